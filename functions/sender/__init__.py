@@ -1,0 +1,1 @@
+"""Telegent SMS/MMS sender Lambda (SQS batch -> Telegent -> DynamoDB)."""

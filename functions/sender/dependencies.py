@@ -1,0 +1,82 @@
+"""Wiring: clients and adapters created once per container, on first use, then reused."""
+
+from __future__ import annotations
+
+import threading
+
+import boto3
+from botocore.config import Config
+
+from sender.credentials import SecretCredentials
+from sender.idempotency import PowertoolsOnceGate
+from sender.media import MediaFetcher, S3ObjectReader
+from sender.observability import Telemetry
+from sender.processor import SenderDeps
+from sender.queues import SqsDeadLetterSink, SqsQueueControl
+from sender.results import DynamoResultStore, now_utc
+from sender.settings import Settings
+from sender.telegent import TelegentClient, TokenCache, new_pool_manager
+
+_lock = threading.Lock()
+_deps: SenderDeps | None = None
+
+
+def _aws_config(settings: Settings) -> Config:
+    # Standard retry mode with a small budget: the SQS redelivery is the long-term retry.
+    return Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=10,
+        max_pool_connections=max(10, settings.send_concurrency * 2),
+    )
+
+
+def build_dependencies(settings: Settings, session: boto3.session.Session | None = None) -> SenderDeps:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    session = session or boto3.session.Session()
+    config = _aws_config(settings)
+    dynamodb = session.client("dynamodb", config=config)
+    sqs = session.client("sqs", config=config)
+    s3 = session.client("s3", config=config)
+    secrets = SecretsProvider(boto3_client=session.client("secretsmanager", config=config))
+    telemetry = Telemetry()
+
+    vendor = TelegentClient(
+        settings.base_url,
+        SecretCredentials(settings.secret_id, secrets, settings.secret_max_age),
+        new_pool_manager(settings.connect_timeout, settings.read_timeout, settings.send_concurrency),
+        TokenCache(),
+        expiry_margin=settings.token_expiry_margin,
+        telemetry=telemetry,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
+    return SenderDeps(
+        settings=settings,
+        vendor=vendor,
+        media=MediaFetcher(S3ObjectReader(s3), settings.limits),
+        results=DynamoResultStore(settings.messages_table, dynamodb, settings.result_ttl_days),
+        dlq=SqsDeadLetterSink(settings.dlq_url, sqs),
+        queues=SqsQueueControl(sqs),
+        once=PowertoolsOnceGate(persistence),
+        telemetry=telemetry,
+        clock=now_utc,
+    )
+
+
+def get_dependencies() -> SenderDeps:
+    """The container's dependencies; built on the first invocation (so cold imports stay cheap)."""
+    global _deps  # noqa: PLW0603 - per-container cache, by design
+    if _deps is None:
+        with _lock:
+            if _deps is None:
+                _deps = build_dependencies(Settings.from_env())
+    return _deps
+
+
+def reset_dependencies() -> None:
+    """Forget the cached wiring (tests that change the environment between invocations)."""
+    global _deps  # noqa: PLW0603
+    with _lock:
+        _deps = None

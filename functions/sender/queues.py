@@ -1,0 +1,85 @@
+"""SQS side effects: the DLQ copy of a rejected message, delaying a retry, the source queue's redrive."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sender.errors import TransientError, TransientKind
+
+MAX_VISIBILITY_SECONDS = 43_200  # SQS maximum (12 h)
+ATTRIBUTE_VALUE_MAX = 1024
+
+
+class DeadLetterSink(Protocol):
+    def copy(self, body: str, reasons: Mapping[str, str]) -> None: ...
+
+
+class QueueControl(Protocol):
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
+
+    def max_receive_count(self, queue_arn: str) -> int | None: ...
+
+
+class SqsDeadLetterSink:
+    def __init__(self, dlq_url: str, client: Any) -> None:
+        self._url = dlq_url
+        self._client = client
+
+    def copy(self, body: str, reasons: Mapping[str, str]) -> None:
+        attributes = {
+            name: {"DataType": "String", "StringValue": value[:ATTRIBUTE_VALUE_MAX]}
+            for name, value in reasons.items()
+            if value
+        }
+        try:
+            self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {exc}") from None
+
+
+def queue_name_and_account(queue_arn: str) -> tuple[str, str]:
+    parts = queue_arn.split(":")
+    if len(parts) < 6 or parts[2] != "sqs":
+        raise ValueError(f"not an SQS queue ARN: {queue_arn}")
+    return parts[5], parts[4]
+
+
+class SqsQueueControl:
+    """Queue URL and redrive policy of the source queue, looked up once per container."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._urls: dict[str, str] = {}
+        self._max_receives: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    def _url(self, queue_arn: str) -> str:
+        with self._lock:
+            if queue_arn not in self._urls:
+                name, account = queue_name_and_account(queue_arn)
+                self._urls[queue_arn] = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
+                    "QueueUrl"
+                ]
+            return self._urls[queue_arn]
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        self._client.change_message_visibility(
+            QueueUrl=self._url(queue_arn),
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=max(0, min(int(seconds), MAX_VISIBILITY_SECONDS)),
+        )
+
+    def max_receive_count(self, queue_arn: str) -> int | None:
+        if queue_arn not in self._max_receives:
+            url = self._url(queue_arn)
+            attributes = self._client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+            policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+            count = int(json.loads(policy)["maxReceiveCount"]) if policy else None
+            with self._lock:
+                self._max_receives[queue_arn] = count
+        return self._max_receives[queue_arn]

@@ -1,0 +1,134 @@
+"""Result rows (DESIGN.md section 3): one item per request, never moved back to an older state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sender.errors import TransientError, TransientKind
+
+
+class Status(StrEnum):
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    UNDELIVERABLE = "UNDELIVERABLE"
+    EXPIRED = "EXPIRED"
+
+
+# Who may overwrite whom: a write lands only on a lower rank, or the same rank with an older UpdatedAt.
+# 0: refused before any send attempt (bad input) - never hides a row the send path wrote.
+# 1: outcome of the send (SENT or vendor REJECTED).
+# 2: final states decided later by the status tracker.
+RANK_INPUT_REJECTED = 0
+RANK_SEND_OUTCOME = 1
+RANK_FINAL = 2
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    request_id: str
+    status: Status
+    rank: int
+    updated_at: datetime
+    source_message_id: str
+    attempts: int
+    to: tuple[str, ...] = ()
+    sender: str | None = None
+    campaign_id: str | None = None
+    message_type: str | None = None
+    message_id: str | None = None
+    vendor_status: str | None = None
+    cost: Decimal | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    def attributes(self, ttl_days: int) -> dict[str, Any]:
+        """Row attributes, without the key and CreatedAt (set once) and without empty values."""
+        updated = self.updated_at.astimezone(UTC)
+        values: dict[str, Any] = {
+            "Status": self.status.value,
+            "StatusRank": self.rank,
+            "UpdatedAt": iso(updated),
+            "ExpiresAt": int((updated + timedelta(days=ttl_days)).timestamp()),
+            "Attempts": self.attempts,
+            "SourceMessageId": self.source_message_id,
+            "To": self.to[0] if len(self.to) == 1 else (list(self.to) or None),
+            "From": self.sender,
+            "CampaignId": self.campaign_id,
+            "MessageType": self.message_type,
+            "MessageId": self.message_id,
+            "VendorStatus": self.vendor_status,
+            "Cost": self.cost,
+            "ErrorCode": self.error_code,
+            "ErrorMessage": self.error_message,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ResultStore(Protocol):
+    def record(self, row: ResultRow) -> bool:
+        """Write the row unless a newer state is there; True when written."""
+        ...
+
+
+class DynamoResultStore:
+    def __init__(self, table_name: str, client: Any, ttl_days: int) -> None:
+        self._table = table_name
+        self._client = client
+        self._ttl_days = ttl_days
+
+    def record(self, row: ResultRow) -> bool:
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        attributes = row.attributes(self._ttl_days)
+        names = {f"#a{i}": name for i, name in enumerate(attributes)}
+        values = {f":v{i}": serializer.serialize(value) for i, value in enumerate(attributes.values())}
+        assignments = [f"{alias} = :v{i}" for i, alias in enumerate(names)]
+        names["#created"] = "CreatedAt"
+        names["#rank"] = "StatusRank"
+        names["#updated"] = "UpdatedAt"
+        names["#pk"] = "RequestId"
+        values[":rank"] = serializer.serialize(row.rank)
+        values[":updated"] = serializer.serialize(attributes["UpdatedAt"])
+        assignments.append("#created = if_not_exists(#created, :updated)")
+        # Clear error fields a previous state left behind (e.g. REJECTED input later sent fine).
+        stale = [name for name in ("ErrorCode", "ErrorMessage") if name not in attributes]
+        for i, name in enumerate(stale):
+            names[f"#s{i}"] = name
+        expression = "SET " + ", ".join(assignments)
+        if stale:
+            expression += " REMOVE " + ", ".join(f"#s{i}" for i in range(len(stale)))
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"RequestId": {"S": row.request_id}},
+                UpdateExpression=expression,
+                ConditionExpression=(
+                    "attribute_not_exists(#pk) OR #rank < :rank OR (#rank = :rank AND #updated < :updated)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise TransientError(TransientKind.DEPENDENCY, f"writing the result row failed: {exc}") from None
+        except BotoCoreError as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"writing the result row failed: {exc}") from None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

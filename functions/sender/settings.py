@@ -1,0 +1,109 @@
+"""Runtime settings, read from the environment once per container (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sender import constants as c
+
+
+class ConfigurationError(RuntimeError):
+    """The function is deployed without a setting it needs; every record is retried until fixed."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a request may contain. The vendor documents no limits, so these are ours."""
+
+    body_max_chars: int = 1600
+    max_recipients: int = 1
+    max_media_items: int = 10
+    max_media_bytes: int = 5 * 1024 * 1024
+    media_bucket: str | None = None
+    media_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    secret_id: str
+    messages_table: str
+    idempotency_table: str
+    dlq_url: str
+    limits: Limits
+    rate_limit_table: str | None = None
+    rate_limit_per_minute: int = c.DEFAULT_RATE_LIMIT_PER_MINUTE
+    rate_limit_burst: int = 10
+    connect_timeout: float = 3.05
+    read_timeout: float = 8.0
+    token_expiry_margin: float = 60.0
+    secret_max_age: int = 300
+    result_ttl_days: int = 90
+    send_concurrency: int = 4
+    timeout_guard_ms: int = 0
+
+    @property
+    def outbound_url(self) -> str:
+        return f"{self.base_url}/message/outbound"
+
+    @property
+    def deadline_guard_ms(self) -> int:
+        """Time a record needs in the worst case; records are not started with less left than this."""
+        if self.timeout_guard_ms > 0:
+            return self.timeout_guard_ms
+        return int((self.connect_timeout + self.read_timeout) * 1000) + 1000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        missing = [
+            name
+            for name in (c.ENV_TELEGENT_SECRET_ID, c.ENV_MESSAGES_TABLE, c.ENV_IDEMPOTENCY_TABLE, c.ENV_DLQ_URL)
+            if not env.get(name)
+        ]
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+
+        def integer(name: str, default: int) -> int:
+            raw = env.get(name, "")
+            try:
+                return int(raw) if raw.strip() else default
+            except ValueError as exc:
+                raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+        def number(name: str, default: float) -> float:
+            raw = env.get(name, "")
+            try:
+                return float(raw) if raw.strip() else default
+            except ValueError as exc:
+                raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+
+        rate = integer(c.ENV_RATE_LIMIT_PER_MINUTE, c.DEFAULT_RATE_LIMIT_PER_MINUTE)
+        limits = Limits(
+            body_max_chars=integer(c.ENV_BODY_MAX_CHARS, Limits.body_max_chars),
+            max_recipients=integer(c.ENV_MAX_RECIPIENTS, Limits.max_recipients),
+            max_media_items=integer(c.ENV_MAX_MEDIA_ITEMS, Limits.max_media_items),
+            max_media_bytes=integer(c.ENV_MAX_MEDIA_BYTES, Limits.max_media_bytes),
+            media_bucket=env.get(c.ENV_MEDIA_BUCKET) or None,
+            media_prefix=env.get(c.ENV_MEDIA_PREFIX, ""),
+        )
+        return cls(
+            base_url=(env.get(c.ENV_TELEGENT_BASE_URL) or c.DEFAULT_TELEGENT_BASE_URL).rstrip("/"),
+            secret_id=env[c.ENV_TELEGENT_SECRET_ID],
+            messages_table=env[c.ENV_MESSAGES_TABLE],
+            idempotency_table=env[c.ENV_IDEMPOTENCY_TABLE],
+            dlq_url=env[c.ENV_DLQ_URL],
+            limits=limits,
+            rate_limit_table=env.get(c.ENV_RATE_LIMIT_TABLE) or None,
+            rate_limit_per_minute=rate,
+            rate_limit_burst=integer(c.ENV_RATE_LIMIT_BURST, max(1, min(rate, 10))),
+            connect_timeout=number(c.ENV_CONNECT_TIMEOUT, 3.05),
+            read_timeout=number(c.ENV_READ_TIMEOUT, 8.0),
+            token_expiry_margin=number(c.ENV_TOKEN_EXPIRY_MARGIN, 60.0),
+            secret_max_age=integer(c.ENV_SECRET_MAX_AGE, 300),
+            result_ttl_days=integer(c.ENV_RESULT_TTL_DAYS, 90),
+            send_concurrency=max(1, integer(c.ENV_SEND_CONCURRENCY, 4)),
+            timeout_guard_ms=integer(c.ENV_TIMEOUT_GUARD_MS, 0),
+        )

@@ -1,0 +1,181 @@
+"""In-memory stand-ins for the sender's collaborators (unit tests only: no sockets)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sender.errors import IdempotencyConflict, PermanentError, RejectCode
+from sender.idempotency import Outcome
+from sender.media import MediaFetcher, S3Object
+from sender.observability import Telemetry
+from sender.processor import SenderDeps
+from sender.results import ResultRow
+from sender.settings import Limits, Settings
+from sender.telegent import Acceptance
+
+MEDIA_BUCKET = "media-bucket"
+
+
+def settings(**limits: Any) -> Settings:
+    return Settings(
+        base_url="https://telegent.test/v1.0",
+        secret_id="telegent/creds",
+        messages_table="messages",
+        idempotency_table="idempotency",
+        dlq_url="https://sqs.test/000000000000/dlq",
+        limits=Limits(media_bucket=MEDIA_BUCKET, media_prefix="mms/", **limits),
+    )
+
+
+class FakeVendor:
+    def __init__(self) -> None:
+        self.sent: list[Mapping[str, Any]] = []
+        self.failures: list[Exception] = []
+
+    def send(self, payload: Mapping[str, Any]) -> Acceptance:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(payload)
+        return Acceptance(f"TMID-{len(self.sent):04d}", "Queued", None, None)
+
+
+class FakeObjects:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], S3Object] = {}
+
+    def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
+        obj = self.objects.get((bucket, key))
+        if obj is None:
+            raise PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist")
+        if len(obj.data) > max_bytes:
+            raise PermanentError(RejectCode.MEDIA_TOO_LARGE, "too large")
+        return obj
+
+
+class FakeResults:
+    """Applies the same write rule as the DynamoDB store."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def record(self, row: ResultRow) -> bool:
+        current = self.rows.get(row.request_id)
+        new = row.attributes(ttl_days=90)
+        if current is not None and not (
+            current["StatusRank"] < row.rank
+            or (current["StatusRank"] == row.rank and current["UpdatedAt"] < new["UpdatedAt"])
+        ):
+            return False
+        self.rows[row.request_id] = {"RequestId": row.request_id, **new}
+        return True
+
+
+class FakeDlq:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, str]]] = []
+
+    def copy(self, body: str, reasons: Mapping[str, str]) -> None:
+        self.messages.append((body, dict(reasons)))
+
+
+@dataclass
+class FakeQueues:
+    max_receives: int | None = 5
+    delays: list[tuple[str, int]] = field(default_factory=list)
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        self.delays.append((receipt_handle, seconds))
+
+    def max_receive_count(self, queue_arn: str) -> int | None:
+        return self.max_receives
+
+
+class FakeOnce:
+    """Same contract as PowertoolsOnceGate: one run per key, payload must match, failures forget."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, tuple[str, Outcome]] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: str, fingerprint: dict[str, Any], action: Callable[[], Outcome]) -> tuple[Outcome, bool]:
+        digest = json.dumps(fingerprint, sort_keys=True)
+        with self._lock:
+            if key in self.records:
+                stored_digest, outcome = self.records[key]
+                if stored_digest != digest:
+                    raise IdempotencyConflict()
+                return outcome, False
+        outcome = action()
+        with self._lock:
+            self.records[key] = (digest, outcome)
+        return outcome, True
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.counts: dict[str, float] = {}
+
+    def add_metric(self, name: str, unit: Any, value: float, **_: Any) -> None:
+        self.counts[name] = self.counts.get(name, 0) + value
+
+
+@dataclass
+class World:
+    deps: SenderDeps
+    vendor: FakeVendor
+    objects: FakeObjects
+    results: FakeResults
+    dlq: FakeDlq
+    queues: FakeQueues
+    once: FakeOnce
+    metrics: FakeMetrics
+
+
+def make_world(**limits: Any) -> World:
+    vendor, objects, results, dlq, queues, once = (
+        FakeVendor(),
+        FakeObjects(),
+        FakeResults(),
+        FakeDlq(),
+        FakeQueues(),
+        FakeOnce(),
+    )
+    metrics = FakeMetrics()
+    config = settings(**limits)
+    ticks = iter(range(10**6))
+
+    def clock() -> datetime:
+        # Strictly increasing, so "newer" is well defined.
+        return datetime.fromtimestamp(1_800_000_000 + next(ticks), tz=UTC)
+
+    deps = SenderDeps(
+        settings=config,
+        vendor=vendor,
+        media=MediaFetcher(objects, config.limits),
+        results=results,
+        dlq=dlq,
+        queues=queues,
+        once=once,
+        telemetry=Telemetry(metrics),  # type: ignore[arg-type]
+        clock=clock,
+    )
+    return World(deps, vendor, objects, results, dlq, queues, once, metrics)
+
+
+def sqs_record(body: Any, message_id: str = "msg-1", receive_count: int = 1) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}-{receive_count}",
+        "body": body if isinstance(body, str) else json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1800000000000"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:telegent-sms-queue",
+        "awsRegion": "us-east-1",
+    }

@@ -205,8 +205,9 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
         problems.append("Body is required")
     elif not isinstance(body, str):
         problems.append("Body must be a string")
-    elif not body.strip() and not media_count:
-        problems.append("Body must not be empty for an SMS")
+    elif not body.strip():
+        # The vendor requires Body even for MMS (seed: required To, From, Body).
+        problems.append("Body must not be empty")
     elif len(body) > limits.body_max_chars:
         problems.append(f"Body has {len(body)} characters; at most {limits.body_max_chars}")
 

@@ -1,0 +1,130 @@
+"""The local world for integration tests: moto server + Telegent sandbox + the real handler via the runner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from sender import handler as sender_handler
+from sender.dependencies import reset_dependencies
+from tests.local.esm_runner import DrainSummary, EventSourceRunner
+from tests.local.moto_server import MotoServer
+from tests.local.telegent_sandbox import TelegentSandbox
+from tests.local.world import World, provision_world
+
+# Short but realistic: retries come back within seconds, the suite stays fast.
+VISIBILITY_TIMEOUT = 2
+MAX_RECEIVE_COUNT = 3
+FAST_VENDOR_TIMEOUTS = {"TELEGENT_CONNECT_TIMEOUT_SECONDS": "1", "TELEGENT_READ_TIMEOUT_SECONDS": "1.5"}
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[TelegentSandbox]:
+    with TelegentSandbox() as server:
+        yield server
+
+
+@dataclass
+class Stack:
+    """One isolated set of resources plus the handler's environment pointing at it."""
+
+    world: World
+    sandbox: TelegentSandbox
+    monkeypatch: pytest.MonkeyPatch
+
+    def configure(self, **env: str) -> None:
+        """Change the sender's environment; the next invocation rebuilds its wiring (a new container)."""
+        for name, value in env.items():
+            self.monkeypatch.setenv(name, value)
+        reset_dependencies()
+
+    def runner(self, **kwargs: Any) -> EventSourceRunner:
+        kwargs.setdefault("wait_time_seconds", 0)
+        return self.world.runner(sender_handler.handler, **kwargs)
+
+    def send(self, *bodies: str | dict[str, Any], **attributes: Any) -> list[str]:
+        return self.world.send_bodies(list(bodies), message_attributes=attributes or None)
+
+    def drain(self, max_seconds: float = 30, **kwargs: Any) -> DrainSummary:
+        summary = self.runner(**kwargs).run_until_drained(max_seconds=max_seconds)
+        assert summary.drained, f"queue not drained in {max_seconds}s: {summary}"
+        return summary
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        return {row["RequestId"]: row for row in self.world.result_rows()}
+
+    def dlq(self) -> list[dict[str, Any]]:
+        return self.world.dlq_messages()
+
+    def outbound(self) -> list[dict[str, Any]]:
+        return self.sandbox.sent_messages()
+
+
+@pytest.fixture
+def stack(moto: MotoServer, sandbox: TelegentSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    sandbox.reset()
+    world = provision_world(
+        moto.endpoint_url,
+        suffix=uuid.uuid4().hex[:8],
+        max_receive_count=MAX_RECEIVE_COUNT,
+        visibility_timeout=VISIBILITY_TIMEOUT,
+    )
+    for name, value in world.lambda_env(sandbox.base_url, MEDIA_PREFIX="mms/", **FAST_VENDOR_TIMEOUTS).items():
+        monkeypatch.setenv(name, value)
+    reset_dependencies()
+    yield Stack(world, sandbox, monkeypatch)
+    reset_dependencies()
+
+
+SMS = {"To": [{"Number": "+18015737111"}], "From": "+18018018011", "Body": "Your order has shipped"}
+
+
+def sms(key: str | None = None, **fields: Any) -> dict[str, Any]:
+    body = {**SMS, **fields}
+    if key:
+        body["IdempotencyKey"] = key
+    return body
+
+
+class LogCapture:
+    """The JSON lines the sender's Powertools logger emits, formatted exactly as in Lambda."""
+
+    def __init__(self) -> None:
+        import io
+        import logging
+
+        from sender.observability import logger
+
+        self._buffer = io.StringIO()
+        self._handler = logging.StreamHandler(self._buffer)
+        self._handler.setFormatter(logger.registered_formatter)
+        self._logger = logger
+        logger.addHandler(self._handler)
+
+    def text(self) -> str:
+        return self._buffer.getvalue()
+
+    def lines(self) -> list[dict[str, Any]]:
+        import json
+
+        return [json.loads(line) for line in self.text().splitlines() if line.strip()]
+
+    def close(self) -> None:
+        self._logger.removeHandler(self._handler)
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    capture = LogCapture()
+    yield capture
+    capture.close()

@@ -1,0 +1,186 @@
+"""Alarms on the things that need a human, an encrypted SNS topic for them, and a dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import Settings
+
+# Metric names the sender emits through Powertools (sender/processor.py). Powertools adds the
+# dimension service=<POWERTOOLS_SERVICE_NAME> to each of them.
+METRIC_SENT = "MessagesSent"
+METRIC_REJECTED = "MessagesRejected"
+METRIC_TRANSIENT_FAILURES = "TransientFailures"
+METRIC_AMBIGUOUS_SENDS = "AmbiguousSends"
+SERVICE_DIMENSION = "service"
+
+_PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+        function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._settings = settings
+        self.topic = self._alarm_topic()
+        action = cloudwatch_actions.SnsAction(self.topic)
+
+        def sender_metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=settings.metrics_namespace,
+                metric_name=name,
+                dimensions_map={SERVICE_DIMENSION: settings.service_name},
+                statistic=cloudwatch.Stats.SUM,
+                period=_PERIOD,
+            )
+
+        dlq_depth = dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+        )
+        oldest_age = queue.metric_approximate_age_of_oldest_message(
+            period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+        )
+        errors = function.metric_errors(period=_PERIOD, statistic=cloudwatch.Stats.SUM)
+        throttles = function.metric_throttles(period=_PERIOD, statistic=cloudwatch.Stats.SUM)
+        transient = sender_metric(METRIC_TRANSIENT_FAILURES)
+        rejected = sender_metric(METRIC_REJECTED)
+
+        self.alarms = [
+            self._alarm(
+                "DeadLetterQueueNotEmpty",
+                dlq_depth,
+                threshold=1,
+                description="Requests are in the DLQ: rejected (reason in message attributes) or out of retries.",
+            ),
+            self._alarm(
+                "OldestRequestTooOld",
+                oldest_age,
+                threshold=settings.oldest_message_alarm_seconds,
+                evaluation_periods=5,
+                description="Requests wait too long in the queue: the sender is failing, throttled or too slow.",
+            ),
+            self._alarm("SenderErrors", errors, threshold=1, description="The sender Lambda failed invocations."),
+            self._alarm("SenderThrottles", throttles, threshold=1, description="The sender Lambda was throttled."),
+            self._alarm(
+                "TransientFailures",
+                transient,
+                threshold=settings.transient_failures_alarm_threshold,
+                description="Many sends failed transiently (vendor 429/5xx, timeouts); they are being retried.",
+            ),
+            self._alarm(
+                "RejectedRequests",
+                rejected,
+                threshold=settings.rejected_alarm_threshold,
+                description="Requests were rejected (bad input or vendor 4xx) and copied to the DLQ.",
+            ),
+        ]
+        for alarm in self.alarms:
+            alarm.add_alarm_action(action)
+
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", default_interval=Duration.hours(6), period_override=cloudwatch.PeriodOverride.AUTO
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"# {settings.service_name}\nSQS → sender Lambda → Telegent → DynamoDB", width=24, height=2
+            )
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Requests waiting",
+                left=[queue.metric_approximate_number_of_messages_visible(), dlq_depth],
+                right=[oldest_age],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Send outcomes",
+                left=[
+                    sender_metric(METRIC_SENT),
+                    rejected,
+                    transient,
+                    sender_metric(METRIC_AMBIGUOUS_SENDS),
+                ],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Sender Lambda",
+                left=[function.metric_invocations(period=_PERIOD), errors, throttles],
+                right=[function.metric_duration(period=_PERIOD, statistic=cloudwatch.Stats.p(90))],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
+        )
+
+    def _alarm_topic(self) -> sns.Topic:
+        removal_policy = RemovalPolicy.DESTROY if self._settings.ephemeral else RemovalPolicy.RETAIN
+        # A customer key, since CloudWatch cannot publish to a topic under the AWS-managed SNS key.
+        key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description=f"Encrypts the {self._settings.service_name} alarm topic",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=Duration.days(7) if self._settings.ephemeral else None,
+        )
+        cloudwatch_principal = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        key.grant(cloudwatch_principal, "kms:Decrypt", "kms:GenerateDataKey")
+
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name=f"{self._settings.service_name} alarms",
+            master_key=key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarms",
+                principals=[cloudwatch_principal],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        if self._settings.alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(self._settings.alarm_email))
+        return topic
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # No data means no traffic (or an empty DLQ), which is fine.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )

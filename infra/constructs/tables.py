@@ -1,0 +1,79 @@
+"""DynamoDB tables: result rows, Powertools idempotency records, the shared rate limiter."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, RemovalPolicy, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from infra.config import Settings
+from sender import constants
+
+
+class SenderTables(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: Settings) -> None:
+        super().__init__(scope, construct_id)
+        self._ephemeral = settings.ephemeral
+
+        # One row per request: the record operators and the status tracker read (DESIGN.md §3).
+        self.messages = self._table(
+            "MessagesTable",
+            constants.MESSAGES_PARTITION_KEY,
+            ttl_attribute=constants.MESSAGES_TTL_ATTRIBUTE,
+            point_in_time_recovery=True,
+        )
+        self.messages.add_global_secondary_index(
+            index_name=constants.MESSAGES_MESSAGE_ID_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING
+            ),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+        # Layout expected by the defaults of Powertools' DynamoDBPersistenceLayer.
+        self.idempotency = self._table(
+            "IdempotencyTable",
+            constants.IDEMPOTENCY_PARTITION_KEY,
+            ttl_attribute=constants.IDEMPOTENCY_TTL_ATTRIBUTE,
+        )
+        Validations.of(self.idempotency).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-DDB3",
+                reason="Idempotency records are short-lived (TTL) guards against double sends; the durable "
+                "record of every send is the messages table, which has point-in-time recovery.",
+            )
+        )
+
+        # Token-bucket state shared by all containers: a few items, rewritten constantly.
+        self.rate_limit = self._table("RateLimitTable", constants.RATE_LIMIT_PARTITION_KEY)
+        Validations.of(self.rate_limit).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-DDB3",
+                reason="The rate limiter holds only the current token-bucket state, which refills within a "
+                "minute; restoring an old copy has no value.",
+            )
+        )
+
+    def _table(
+        self,
+        construct_id: str,
+        partition_key: str,
+        *,
+        ttl_attribute: str | None = None,
+        point_in_time_recovery: bool = False,
+    ) -> dynamodb.Table:
+        # dynamodb.Table (AWS::DynamoDB::Table) rather than TableV2 (AWS::DynamoDB::GlobalTable):
+        # a single-region service needs no replicas, and the emulator knows the plain table type.
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=ttl_attribute,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=point_in_time_recovery
+            ),
+            removal_policy=RemovalPolicy.DESTROY if self._ephemeral else RemovalPolicy.RETAIN,
+            deletion_protection=not self._ephemeral,
+        )

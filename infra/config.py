@@ -146,7 +146,7 @@ class Settings:
             rate_limit_per_minute=ctx.integer(
                 "rate_limit_per_minute", constants.DEFAULT_RATE_LIMIT_PER_MINUTE, minimum=1
             ),
-            rate_limit_burst=ctx.integer("rate_limit_burst", 10, minimum=1),
+            rate_limit_burst=ctx.integer("rate_limit_burst", 1, minimum=1),
             media_prefix=ctx.string("media_prefix", "mms/"),
             powertools_layer_arn=ctx.optional_string("powertools_layer_arn"),
             batch_size=ctx.integer("batch_size", 10, minimum=1, maximum=10000),

@@ -8,11 +8,12 @@ import boto3
 from botocore.config import Config
 
 from sender.credentials import SecretCredentials
-from sender.idempotency import PowertoolsOnceGate
+from sender.idempotency import PowertoolsOnceGate, RowCommittingClient
 from sender.media import MediaFetcher, S3ObjectReader
 from sender.observability import Telemetry
 from sender.processor import SenderDeps
 from sender.queues import SqsDeadLetterSink, SqsQueueControl
+from sender.ratelimit import SharedRateLimiter, Unlimited
 from sender.results import DynamoResultStore, now_utc
 from sender.settings import Settings
 from sender.telegent import TelegentClient, TokenCache, new_pool_manager
@@ -42,6 +43,14 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
     s3 = session.client("s3", config=config)
     secrets = SecretsProvider(boto3_client=session.client("secretsmanager", config=config))
     telemetry = Telemetry()
+    limiter = (
+        SharedRateLimiter(
+            settings.rate_limit_table, dynamodb, settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+        if settings.rate_limit_table
+        else Unlimited()
+    )
+    results = DynamoResultStore(settings.messages_table, dynamodb, settings.result_ttl_days)
 
     vendor = TelegentClient(
         settings.base_url,
@@ -50,18 +59,23 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         TokenCache(),
         expiry_margin=settings.token_expiry_margin,
         telemetry=telemetry,
+        budget=limiter,
     )
-    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table,
+        boto3_client=RowCommittingClient(dynamodb, results),  # type: ignore[arg-type]
+    )
     return SenderDeps(
         settings=settings,
         vendor=vendor,
         media=MediaFetcher(S3ObjectReader(s3), settings.limits),
-        results=DynamoResultStore(settings.messages_table, dynamodb, settings.result_ttl_days),
+        results=results,
         dlq=SqsDeadLetterSink(settings.dlq_url, sqs),
         queues=SqsQueueControl(sqs),
         once=PowertoolsOnceGate(persistence),
         telemetry=telemetry,
         clock=now_utc,
+        limiter=limiter,
     )
 
 

@@ -23,6 +23,7 @@ class TransientKind(StrEnum):
     """Why a retry may succeed; also the metric and log label of the failure."""
 
     THROTTLED = "Throttled"  # vendor 429
+    RATE_LIMITED = "RateLimited"  # our shared limiter had no slot before the deadline
     UNAVAILABLE = "Unavailable"  # vendor 503
     AMBIGUOUS = "Ambiguous"  # 408/500/502/504/read timeout: the message may have been sent
     CONNECT = "Connect"  # nothing reached the vendor

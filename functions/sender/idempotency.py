@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -13,8 +15,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 
 from sender.errors import IdempotencyConflict, TransientError, TransientKind
+from sender.results import DynamoResultStore, ResultRow
 
 # Longer than SQS's 14-day maximum retention, so no redelivery can outlive its record.
 IDEMPOTENCY_EXPIRY_SECONDS = 15 * 24 * 3600
@@ -25,6 +29,8 @@ Outcome = dict[str, Any]
 
 
 class OnceGate(Protocol):
+    def register_lambda_context(self, context: LambdaContext) -> None: ...
+
     def run(self, key: str, fingerprint: dict[str, Any], action: Callable[[], Outcome]) -> tuple[Outcome, bool]:
         """Run `action` once per key; returns (outcome, ran_now). Replays return the stored outcome."""
         ...
@@ -67,3 +73,49 @@ class PowertoolsOnceGate:
             # The action's own errors pass through untouched; this is the idempotency table failing.
             raise TransientError(TransientKind.DEPENDENCY, f"idempotency store: {exc}") from None
         return outcome, bool(ran)
+
+
+@dataclass
+class PendingRow:
+    """Set by the send path before the idempotent action; the action puts the outcome's row here."""
+
+    row: ResultRow | None = None
+    written: bool = False
+
+
+pending_row: ContextVar[PendingRow | None] = ContextVar("pending_row", default=None)
+
+
+class RowCommittingClient:
+    """The DynamoDB client handed to the idempotency layer.
+
+    When the action left a result row pending, the idempotency layer's "completed" UpdateItem and
+    the row write go out as one TransactWriteItems: the outcome and its row commit together, and a
+    fresh send costs two DynamoDB requests (in-progress put + this) instead of three.
+    """
+
+    def __init__(self, client: Any, rows: DynamoResultStore) -> None:
+        self._client = client
+        self._rows = rows
+
+    def update_item(self, **request: Any) -> Any:
+        pending = pending_row.get()
+        if pending is None or pending.row is None or pending.written:
+            return self._client.update_item(**request)
+        try:
+            response = self._client.transact_write_items(
+                TransactItems=[{"Update": request}, {"Update": self._rows.update_request(pending.row)}]
+            )
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            row_refused = len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed"
+            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and row_refused:
+                # A newer state is already recorded for this key: complete the idempotency record alone.
+                pending.written = True
+                return self._client.update_item(**request)
+            raise
+        pending.written = True
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from sender.envelopes import unwrap
 from sender.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
-from sender.idempotency import OnceGate, Outcome
+from sender.idempotency import OnceGate, Outcome, PendingRow, pending_row
 from sender.media import MediaFetcher
 from sender.observability import Telemetry, logger, mask_number
 from sender.queues import DeadLetterSink, QueueControl
+from sender.ratelimit import Unlimited
 from sender.request import E164, SendRequest, parse_send_request, peek_idempotency_key
 from sender.results import (
     RANK_INPUT_REJECTED,
@@ -27,9 +29,16 @@ from sender.results import (
 from sender.settings import Settings
 from sender.telegent import Acceptance
 
+ORIGINAL_MESSAGE_ID = "OriginalMessageId"
+REQUEUE_COUNT = "TelegentRequeues"
+SQS_MAX_DELAY = 900
 THROTTLE_BACKOFF_BASE = 5
 THROTTLE_BACKOFF_MAX = 300
 DLQ_REASON_MAX = 1000
+
+
+class InvocationBudget(Protocol):
+    def begin(self, expected_requests: int, deadline: float) -> None: ...
 
 
 class VendorClient(Protocol):
@@ -47,6 +56,7 @@ class SenderDeps:
     once: OnceGate
     telemetry: Telemetry
     clock: Callable[[], datetime]
+    limiter: InvocationBudget = field(default_factory=Unlimited)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class SourceMessage:
     body: str
     receive_count: int
     queue_arn: str
+    message_attributes: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> SourceMessage:
@@ -68,7 +79,28 @@ class SourceMessage:
             body=record.get("body") or "",
             receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
             queue_arn=record.get("eventSourceARN", ""),
+            message_attributes=record.get("messageAttributes") or {},
         )
+
+    @property
+    def default_key(self) -> str:
+        """The key when the request has no IdempotencyKey: the first SQS message id, kept across requeues."""
+        original = (self.message_attributes.get(ORIGINAL_MESSAGE_ID) or {}).get("stringValue")
+        return original or self.message_id
+
+    @property
+    def requeues(self) -> int:
+        value = (self.message_attributes.get(REQUEUE_COUNT) or {}).get("stringValue")
+        return int(value) if value and value.isdigit() else 0
+
+
+# ---------------------------------------------------------------- the invocation
+
+
+def begin_invocation(records: list[Mapping[str, Any]], deps: SenderDeps, remaining_ms: int) -> None:
+    """Plan the shared rate budget: one vendor request per record, never waiting past the guard."""
+    deadline = deps.clock().timestamp() + (remaining_ms - deps.settings.deadline_guard_ms) / 1000
+    deps.limiter.begin(len(records), deadline)
 
 
 # ---------------------------------------------------------------- the record
@@ -96,7 +128,7 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
         raw_request = unwrapped.request
         request = parse_send_request(raw_request, deps.settings.limits)
     except PermanentError as rejection:
-        key = peek_idempotency_key(raw_request) or source.message_id
+        key = peek_idempotency_key(raw_request) or source.default_key
         logger.thread_safe_append_keys(correlation_id=key)
         row = _rejected_row(key, source, rejection, deps, RANK_INPUT_REJECTED, _numbers_of(raw_request))
         deps.results.record(row)
@@ -105,19 +137,30 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
         logger.warning("request rejected", extra={"error_code": rejection.code, "reason": rejection.message})
         return
 
-    key = request.idempotency_key or source.message_id
+    key = request.idempotency_key or source.default_key
     logger.thread_safe_append_keys(correlation_id=key)
+    staged = PendingRow()
+
+    def send_and_stage() -> Outcome:
+        outcome = attempt_send(request, deps)
+        # Committed with the idempotency record when the store supports it (one transaction).
+        staged.row = _row_from_outcome(key, request, outcome, source)
+        return outcome
+
+    token = pending_row.set(staged)
     try:
-        outcome, ran_now = deps.once.run(key, request.fingerprint(), lambda: attempt_send(request, deps))
+        outcome, ran_now = deps.once.run(key, request.fingerprint(), send_and_stage)
     except IdempotencyConflict as conflict:
         # The row for this key belongs to the first payload; leave it and park this one in the DLQ.
         _copy_to_dlq(source, key, conflict.code, conflict.message, deps)
         deps.telemetry.count("IdempotencyConflicts")
         logger.warning("idempotency key reused with a different payload", extra={"error_code": conflict.code})
         return
+    finally:
+        pending_row.reset(token)
 
-    row = _row_from_outcome(key, request, outcome, source)
-    written = deps.results.record(row)
+    row = staged.row if ran_now and staged.row else _row_from_outcome(key, request, outcome, source)
+    written = staged.written or deps.results.record(row)
     if row.status == Status.REJECTED:
         _copy_to_dlq(source, key, row.error_code or "", row.error_message or "", deps)
     if ran_now:
@@ -169,6 +212,9 @@ def on_transient_failure(source: SourceMessage, error: TransientError, deps: Sen
     log = logger.error if error.kind in (TransientKind.CONFIG, TransientKind.AUTH) else logger.warning
     log("transient failure, will retry", extra={"failure_class": error.kind.value, "reason": error.message})
 
+    if error.kind in (TransientKind.THROTTLED, TransientKind.RATE_LIMITED) and _requeue(source, error, deps):
+        return True
+
     max_receives = _max_receives(source, deps)
     if max_receives is not None and source.receive_count >= max_receives:
         # SQS would move it to the DLQ without a word; move it ourselves, with the reason.
@@ -193,6 +239,28 @@ def on_transient_failure(source: SourceMessage, error: TransientError, deps: Sen
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _requeue(source: SourceMessage, error: TransientError, deps: SenderDeps) -> bool:
+    """Throttling is not the message's fault: put it back as a new message instead of burning a receive.
+
+    The copy keeps the body, the attributes and the idempotency key (OriginalMessageId).
+    """
+    if not source.queue_arn:
+        return False
+    delay = error.retry_after if error.retry_after is not None else THROTTLE_BACKOFF_BASE
+    delay = min(SQS_MAX_DELAY, max(1, math.ceil(delay * random.uniform(1.0, 1.2))))  # noqa: S311 - jitter
+    attributes = dict(source.message_attributes)
+    attributes[ORIGINAL_MESSAGE_ID] = {"stringValue": source.default_key, "dataType": "String"}
+    attributes[REQUEUE_COUNT] = {"stringValue": str(source.requeues + 1), "dataType": "Number"}
+    try:
+        deps.queues.requeue(source.queue_arn, source.body, attributes, delay)
+    except Exception:
+        logger.warning("could not put the throttled message back; it will be retried by SQS")
+        return False
+    deps.telemetry.count("Requeued")
+    logger.info("throttled: put back on the queue", extra={"delay_seconds": delay, "requeues": source.requeues + 1})
+    return True
 
 
 def _max_receives(source: SourceMessage, deps: SenderDeps) -> int | None:

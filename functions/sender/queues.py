@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ class DeadLetterSink(Protocol):
 class QueueControl(Protocol):
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
 
+    def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None: ...
+
     def max_receive_count(self, queue_arn: str) -> int | None: ...
 
 
@@ -40,6 +43,13 @@ class SqsDeadLetterSink:
             self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {exc}") from None
+
+
+def _api_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    data_type = value.get("dataType", "String")
+    if value.get("binaryValue") is not None:
+        return {"DataType": data_type, "BinaryValue": base64.b64decode(value["binaryValue"])}
+    return {"DataType": data_type, "StringValue": value.get("stringValue", "")}
 
 
 def queue_name_and_account(queue_arn: str) -> tuple[str, str]:
@@ -72,6 +82,15 @@ class SqsQueueControl:
             QueueUrl=self._url(queue_arn),
             ReceiptHandle=receipt_handle,
             VisibilityTimeout=max(0, min(int(seconds), MAX_VISIBILITY_SECONDS)),
+        )
+
+    def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None:
+        """Send `body` again with Lambda-event-shaped `attributes` (converted back to the SQS API shape)."""
+        self._client.send_message(
+            QueueUrl=self._url(queue_arn),
+            MessageBody=body,
+            DelaySeconds=max(0, min(int(delay_seconds), 900)),
+            MessageAttributes={name: _api_attribute(value) for name, value in attributes.items()},
         )
 
     def max_receive_count(self, queue_arn: str) -> int | None:

@@ -88,7 +88,8 @@ class DynamoResultStore:
         self._client = client
         self._ttl_days = ttl_days
 
-    def record(self, row: ResultRow) -> bool:
+    def update_request(self, row: ResultRow) -> dict[str, Any]:
+        """The conditional UpdateItem for `row`, usable alone or inside a transaction."""
         from boto3.dynamodb.types import TypeSerializer
 
         serializer = TypeSerializer()
@@ -96,10 +97,7 @@ class DynamoResultStore:
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": serializer.serialize(value) for i, value in enumerate(attributes.values())}
         assignments = [f"{alias} = :v{i}" for i, alias in enumerate(names)]
-        names["#created"] = "CreatedAt"
-        names["#rank"] = "StatusRank"
-        names["#updated"] = "UpdatedAt"
-        names["#pk"] = "RequestId"
+        names.update({"#created": "CreatedAt", "#rank": "StatusRank", "#updated": "UpdatedAt", "#pk": "RequestId"})
         values[":rank"] = serializer.serialize(row.rank)
         values[":updated"] = serializer.serialize(attributes["UpdatedAt"])
         assignments.append("#created = if_not_exists(#created, :updated)")
@@ -110,17 +108,20 @@ class DynamoResultStore:
         expression = "SET " + ", ".join(assignments)
         if stale:
             expression += " REMOVE " + ", ".join(f"#s{i}" for i in range(len(stale)))
+        return {
+            "TableName": self._table,
+            "Key": {"RequestId": {"S": row.request_id}},
+            "UpdateExpression": expression,
+            "ConditionExpression": (
+                "attribute_not_exists(#pk) OR #rank < :rank OR (#rank = :rank AND #updated < :updated)"
+            ),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+
+    def record(self, row: ResultRow) -> bool:
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"RequestId": {"S": row.request_id}},
-                UpdateExpression=expression,
-                ConditionExpression=(
-                    "attribute_not_exists(#pk) OR #rank < :rank OR (#rank = :rank AND #updated < :updated)"
-                ),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self._client.update_item(**self.update_request(row))
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

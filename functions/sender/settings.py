@@ -35,13 +35,13 @@ class Settings:
     limits: Limits
     rate_limit_table: str | None = None
     rate_limit_per_minute: int = c.DEFAULT_RATE_LIMIT_PER_MINUTE
-    rate_limit_burst: int = 10
+    rate_limit_burst: int = 1
     connect_timeout: float = 3.05
     read_timeout: float = 8.0
     token_expiry_margin: float = 60.0
     secret_max_age: int = 300
     result_ttl_days: int = 90
-    send_concurrency: int = 4
+    send_concurrency: int = 10  # a whole default batch at once: the limiter, not the pool, paces it
     timeout_guard_ms: int = 0
 
     @property
@@ -98,12 +98,12 @@ class Settings:
             limits=limits,
             rate_limit_table=env.get(c.ENV_RATE_LIMIT_TABLE) or None,
             rate_limit_per_minute=rate,
-            rate_limit_burst=integer(c.ENV_RATE_LIMIT_BURST, max(1, min(rate, 10))),
+            rate_limit_burst=integer(c.ENV_RATE_LIMIT_BURST, 1),
             connect_timeout=number(c.ENV_CONNECT_TIMEOUT, 3.05),
             read_timeout=number(c.ENV_READ_TIMEOUT, 8.0),
             token_expiry_margin=number(c.ENV_TOKEN_EXPIRY_MARGIN, 60.0),
             secret_max_age=integer(c.ENV_SECRET_MAX_AGE, 300),
             result_ttl_days=integer(c.ENV_RESULT_TTL_DAYS, 90),
-            send_concurrency=max(1, integer(c.ENV_SEND_CONCURRENCY, 4)),
+            send_concurrency=max(1, integer(c.ENV_SEND_CONCURRENCY, 10)),
             timeout_guard_ms=integer(c.ENV_TIMEOUT_GUARD_MS, 0),
         )

@@ -21,6 +21,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, NewConnectionError
 
 from sender.errors import PermanentError, TransientError, TransientKind
+from sender.ratelimit import RequestBudget, Unlimited
 
 TOKEN_EXPIRY_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 AUTH_STATUSES = frozenset({401, 403})
@@ -233,7 +234,7 @@ class TelegentClient:
         expiry_margin: float = 60.0,
         clock: Callable[[], float] = time.time,
         telemetry: VendorTelemetry | None = None,
-        before_request: Callable[[], None] | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
@@ -242,7 +243,7 @@ class TelegentClient:
         self._margin = expiry_margin
         self._clock = clock
         self._telemetry: VendorTelemetry = telemetry or _NoTelemetry()
-        self._before_request = before_request or (lambda: None)
+        self._budget: RequestBudget = budget or Unlimited()
 
     @property
     def outbound_url(self) -> str:
@@ -304,7 +305,7 @@ class TelegentClient:
         return expires_at - min(self._margin, lifetime / 2)
 
     def _call(self, endpoint: str, url: str, body: bytes, headers: dict[str, str], *, sends: bool) -> _Response:
-        self._before_request()
+        self._budget.acquire()
         started = time.perf_counter()
         status: int | None = None
         try:
@@ -357,8 +358,10 @@ class TelegentClient:
         status, text = response.status, error_text(response.status, response.data)
         if status in (429, 503):
             retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
-            kind = TransientKind.THROTTLED if status == 429 else TransientKind.UNAVAILABLE
-            raise TransientError(kind, f"HTTP {status}: {text}", retry_after)
+            if status == 429:
+                self._budget.penalize(retry_after)
+                raise TransientError(TransientKind.THROTTLED, f"HTTP 429: {text}", retry_after)
+            raise TransientError(TransientKind.UNAVAILABLE, f"HTTP {status}: {text}", retry_after)
         if 400 <= status < 500 and status != 408:
             if sends:
                 raise PermanentError(str(status), text)

@@ -24,7 +24,7 @@ def test_defaults() -> None:
     assert defaults.ephemeral is False
     assert (defaults.batch_size, defaults.max_batching_window_seconds, defaults.max_concurrency) == (10, 5, 2)
     assert defaults.max_receive_count == 5
-    assert (defaults.rate_limit_per_minute, defaults.rate_limit_burst) == (50, 10)
+    assert (defaults.rate_limit_per_minute, defaults.rate_limit_burst) == (50, 1)
     assert defaults.media_prefix == "mms/"
     assert defaults.queue_visibility_timeout_seconds == 6 * defaults.timeout_seconds + 5
     assert defaults.schedules == ()

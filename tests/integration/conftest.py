@@ -73,13 +73,18 @@ class Stack:
 @pytest.fixture
 def stack(moto: MotoServer, sandbox: TelegentSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     sandbox.reset()
+    sandbox.configure(token_ttl=300, latency_ms=0, rate_limit_per_minute=None)
     world = provision_world(
         moto.endpoint_url,
         suffix=uuid.uuid4().hex[:8],
         max_receive_count=MAX_RECEIVE_COUNT,
         visibility_timeout=VISIBILITY_TIMEOUT,
     )
-    for name, value in world.lambda_env(sandbox.base_url, MEDIA_PREFIX="mms/", **FAST_VENDOR_TIMEOUTS).items():
+    # A generous account budget: tests about the limiter itself set their own.
+    env = world.lambda_env(
+        sandbox.base_url, rate_limit_per_minute=6000, rate_limit_burst=100, MEDIA_PREFIX="mms/", **FAST_VENDOR_TIMEOUTS
+    )
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     reset_dependencies()
     yield Stack(world, sandbox, monkeypatch)

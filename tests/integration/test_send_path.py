@@ -130,15 +130,25 @@ def test_auth_failure_twice_is_transient_then_delivered(stack: Stack, status: in
 
 def test_429_with_retry_after_is_retried_later_and_delivered(stack: Stack) -> None:
     stack.sandbox.add_fault("outbound", 429, retry_after=3)
-    stack.send(sms("throttled-1"))
+    [first_id] = stack.send(sms("throttled-1"))
     started = time.monotonic()
     summary = stack.drain()
-    assert summary.failures == 1
-    # Retry-After (3 s) was honoured over the queue's 2 s visibility timeout.
+    # Put back as a new message (no receive burnt), delivered after Retry-After, not DLQ'd.
+    assert summary.failures == 0
     assert time.monotonic() - started >= 3
-    assert stack.rows()["throttled-1"]["Status"] == "SENT"
+    row = stack.rows()["throttled-1"]
+    assert row["Status"] == "SENT"
+    assert row["SourceMessageId"] != first_id
+    assert [r["status"] for r in stack.sandbox.requests("outbound")] == [429, 200]
     assert len(stack.outbound()) == 1
     assert stack.dlq() == []
+
+
+def test_429_without_a_key_keeps_the_original_message_id_as_key(stack: Stack) -> None:
+    stack.sandbox.add_fault("outbound", 429, retry_after=1)
+    [first_id] = stack.send(sms())
+    stack.drain()
+    assert stack.rows()[first_id]["Status"] == "SENT"
 
 
 @pytest.mark.parametrize("status", [503, 408, 500, 502, 504])
@@ -294,6 +304,7 @@ def test_malformed_secret_is_a_clear_error(stack: Stack, logs: LogCapture) -> No
 
 
 def test_timeout_guard_returns_unreached_records_without_attempting(stack: Stack) -> None:
+    stack.configure(SEND_CONCURRENCY="1")  # one at a time, so the later records meet the guard
     stack.sandbox.set_latency_ms(1200)
     try:
         stack.send(*[sms(f"guard-{i}") for i in range(4)])

@@ -87,12 +87,16 @@ class FakeDlq:
 class FakeQueues:
     max_receives: int | None = 5
     delays: list[tuple[str, int]] = field(default_factory=list)
+    requeued: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)
 
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
         self.delays.append((receipt_handle, seconds))
 
     def max_receive_count(self, queue_arn: str) -> int | None:
         return self.max_receives
+
+    def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None:
+        self.requeued.append((body, dict(attributes), delay_seconds))
 
 
 class FakeOnce:
@@ -101,6 +105,9 @@ class FakeOnce:
     def __init__(self) -> None:
         self.records: dict[str, tuple[str, Outcome]] = {}
         self._lock = threading.Lock()
+
+    def register_lambda_context(self, context: Any) -> None:
+        return None
 
     def run(self, key: str, fingerprint: dict[str, Any], action: Callable[[], Outcome]) -> tuple[Outcome, bool]:
         digest = json.dumps(fingerprint, sort_keys=True)

@@ -126,15 +126,40 @@ def test_transient_failure_is_retried_without_a_row(world: World) -> None:
     assert world.results.rows["msg-1"]["Status"] == "SENT"
 
 
-def test_retry_after_delays_that_record(world: World) -> None:
+def test_vendor_throttling_puts_the_message_back_without_burning_a_receive(world: World) -> None:
     world.vendor.failures.append(TransientError(TransientKind.THROTTLED, "HTTP 429", retry_after=17))
+    run(world, SMS, message_id="m-429")  # settled: acknowledged, a copy waits on the queue
+    ((body, attributes, delay),) = world.queues.requeued
+    assert json.loads(body) == SMS
+    assert attributes["OriginalMessageId"]["stringValue"] == "m-429"
+    assert attributes["TelegentRequeues"]["stringValue"] == "1"
+    assert 17 <= delay <= 21  # Retry-After plus jitter
+    assert world.results.rows == {}
+    assert world.metrics.counts["Requeued"] == 1
+
+
+def test_a_requeued_copy_keeps_the_original_key(world: World) -> None:
+    record = sqs_record(SMS, message_id="m-copy")
+    record["messageAttributes"] = {
+        "OriginalMessageId": {"stringValue": "m-first", "dataType": "String"},
+        "TelegentRequeues": {"stringValue": "3", "dataType": "Number"},
+    }
+    handle_record(record, world.deps, PLENTY_OF_TIME)
+    assert world.results.rows["m-first"]["SourceMessageId"] == "m-copy"
+    world.vendor.failures.append(TransientError(TransientKind.RATE_LIMITED, "no slot", retry_after=2000))
+    handle_record(sqs_record(SMS, message_id="m-other"), world.deps, PLENTY_OF_TIME)
+    assert world.queues.requeued[-1][2] == 900  # SQS's longest delay
+
+
+def test_unavailable_with_retry_after_delays_that_record(world: World) -> None:
+    world.vendor.failures.append(TransientError(TransientKind.UNAVAILABLE, "HTTP 503", retry_after=17))
     with pytest.raises(TransientError):
         run(world, SMS)
     assert world.queues.delays == [("rh-msg-1-1", 17)]
 
 
-def test_throttling_without_retry_after_backs_off(world: World) -> None:
-    world.vendor.failures.append(TransientError(TransientKind.THROTTLED, "HTTP 429"))
+def test_unavailable_without_retry_after_backs_off(world: World) -> None:
+    world.vendor.failures.append(TransientError(TransientKind.UNAVAILABLE, "HTTP 503"))
     with pytest.raises(TransientError):
         run(world, SMS, receive_count=3)
     ((_, seconds),) = world.queues.delays

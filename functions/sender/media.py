@@ -16,9 +16,19 @@ NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 
 
+CHUNK = 3 * 256 * 1024  # a multiple of 3, so chunks base64-encode with no padding in between
+
+
 @dataclass(frozen=True)
 class S3Object:
     data: bytes
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class EncodedMedia:
+    base64: bytearray  # ASCII, spliced into the request body without another copy
+    size: int
     content_type: str | None
 
 
@@ -26,6 +36,31 @@ class ObjectReader(Protocol):
     def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
         """The object's bytes; PermanentError when missing or larger than max_bytes."""
         ...
+
+    def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
+        """The object base64-encoded while streaming, so the raw bytes are never held whole."""
+        ...
+
+
+def encode_stream(chunks: Any, size: int, max_bytes: int) -> bytearray:
+    """Base64 of a stream of byte chunks into one preallocated buffer."""
+    out = bytearray(4 * ((size + 2) // 3))
+    carry, written, total = b"", 0, 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > max_bytes:
+            raise PermanentError(RejectCode.MEDIA_TOO_LARGE, f"object is over {max_bytes} bytes")
+        data = carry + chunk if carry else chunk
+        cut = len(data) - len(data) % 3
+        encoded = base64.b64encode(data[:cut])
+        out[written : written + len(encoded)] = encoded
+        written += len(encoded)
+        carry = data[cut:]
+    tail = base64.b64encode(carry)
+    out[written : written + len(tail)] = tail
+    written += len(tail)
+    del out[written:]  # ContentLength was a promise, not a guarantee
+    return out
 
 
 class S3ObjectReader:
@@ -46,15 +81,38 @@ class S3ObjectReader:
             data = stream.read(max_bytes + 1)
             stream.close()
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code"))
-            if code in NOT_FOUND_CODES:
-                raise PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist") from None
-            raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {code}") from None
+            raise _s3_error(exc, bucket, key) from None
         except BotoCoreError as exc:
             raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {exc}") from None
         if len(data) > max_bytes:
             raise PermanentError(RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is over {max_bytes} bytes")
         return S3Object(data, response.get("ContentType"))
+
+    def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+            size = int(response.get("ContentLength") or 0)
+            stream = response["Body"]
+            try:
+                if size > max_bytes:
+                    raise PermanentError(
+                        RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is {size} bytes; at most {max_bytes} allowed"
+                    )
+                encoded = encode_stream(stream.iter_chunks(CHUNK), size, max_bytes)
+            finally:
+                stream.close()
+        except ClientError as exc:
+            raise _s3_error(exc, bucket, key) from None
+        except BotoCoreError as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {exc}") from None
+        return EncodedMedia(encoded, size, response.get("ContentType"))
+
+
+def _s3_error(exc: ClientError, bucket: str, key: str) -> Exception:
+    code = str(exc.response.get("Error", {}).get("Code"))
+    if code in NOT_FOUND_CODES:
+        return PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist")
+    return TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {code}")
 
 
 class MediaFetcher:
@@ -64,14 +122,13 @@ class MediaFetcher:
         self._reader = reader
         self._limits = limits
 
-    def fetch_all(self, items: tuple[Any, ...], already_used: int) -> list[tuple[str, str]]:
+    def fetch_all(self, items: tuple[Any, ...], already_used: int) -> list[tuple[bytearray, str]]:
         budget = self._limits.max_media_bytes - already_used
-        fetched: list[tuple[str, str]] = []
+        fetched: list[tuple[bytearray, str]] = []
         for item in items:
-            obj = self._reader.read(item.bucket, item.key, max(budget, 0))
-            budget -= len(obj.data)
-            mime = item.base_type or obj.content_type or DEFAULT_MEDIA_TYPE
-            fetched.append((base64.b64encode(obj.data).decode("ascii"), mime))
+            media = self._reader.read_base64(item.bucket, item.key, max(budget, 0))
+            budget -= media.size
+            fetched.append((media.base64, item.base_type or media.content_type or DEFAULT_MEDIA_TYPE))
         return fetched
 
     def load_payload(self, bucket: str, key: str) -> bytes:

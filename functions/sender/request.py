@@ -77,8 +77,11 @@ class SendRequest:
             "MmsS3": [{"Bucket": m.bucket, "Key": m.key, "BaseType": m.base_type} for m in self.s3_media],
         }
 
-    def vendor_payload(self, fetched_media: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-        """The seed's request shape, exactly; S3 media arrive as extra (base64, mime) pairs."""
+    def vendor_payload(self, fetched_media: list[tuple[bytearray, str]] | None = None) -> dict[str, Any]:
+        """The seed's request shape, exactly; S3 media arrive as extra (base64, mime) pairs.
+
+        Fetched base64 stays a bytearray: the client splices it into the body without copying.
+        """
         payload: dict[str, Any] = {
             "To": [{"Number": number} for number in self.to],
             "From": self.sender,
@@ -89,7 +92,7 @@ class SendRequest:
             payload["CampaignId"] = self.campaign_id
         if self.media_urls:
             payload["MmsMedia"] = [{"MediaUrl": url} for url in self.media_urls]
-        inline = [{"Base64": m.base64, "BaseType": m.base_type} for m in self.inline_media]
+        inline: list[dict[str, Any]] = [{"Base64": m.base64, "BaseType": m.base_type} for m in self.inline_media]
         inline += [{"Base64": data, "BaseType": mime} for data, mime in fetched_media or []]
         if inline:
             payload["MmsBase64"] = inline

@@ -10,6 +10,7 @@ import binascii
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -161,6 +162,36 @@ def error_text(status: int, raw: bytes) -> str:
     return (text or f"HTTP {status}")[:ERROR_TEXT_MAX]
 
 
+def json_body(payload: Mapping[str, Any]) -> list[bytes]:
+    """JSON as a list of chunks; bytes-like values (base64 media) are spliced in as strings, uncopied.
+
+    A 5 MB MMS would otherwise exist as bytes, base64 str, JSON str and encoded bytes at once.
+    """
+    marker = uuid.uuid4().hex
+    raw: list[bytes | bytearray] = []
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, bytes | bytearray):
+            raw.append(value)
+            return f"{marker}{len(raw) - 1}"
+        if isinstance(value, Mapping):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    text = json.dumps(swap(payload), separators=(",", ":"))
+    chunks: list[bytes] = []
+    position = 0
+    for index, value in enumerate(raw):
+        token = f'"{marker}{index}"'
+        found = text.index(token, position)
+        chunks += [text[position:found].encode(), b'"', value, b'"']  # type: ignore[list-item]
+        position = found + len(token)
+    chunks.append(text[position:].encode())
+    return chunks
+
+
 # ---------------------------------------------------------------- token cache
 
 
@@ -256,7 +287,7 @@ class TelegentClient:
     def send(self, payload: Mapping[str, Any]) -> Acceptance:
         """POST /message/outbound. Raises PermanentError or TransientError per DESIGN.md section 4."""
         url = self.outbound_url
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = json_body(payload)
         for attempt in (1, 2):
             force_secret = attempt == 2
 
@@ -304,7 +335,9 @@ class TelegentClient:
         # Short-lived tokens (tests, odd vendor settings) keep at least half their life usable.
         return expires_at - min(self._margin, lifetime / 2)
 
-    def _call(self, endpoint: str, url: str, body: bytes, headers: dict[str, str], *, sends: bool) -> _Response:
+    def _call(
+        self, endpoint: str, url: str, body: bytes | list[bytes], headers: dict[str, str], *, sends: bool
+    ) -> _Response:
         self._budget.acquire()
         started = time.perf_counter()
         status: int | None = None
@@ -313,7 +346,13 @@ class TelegentClient:
                 "POST",
                 url,
                 body=body,
-                headers={"Content-Type": "application/json", "Accept": "application/json", **headers},
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    # An explicit length keeps a chunk list from being sent with chunked encoding.
+                    "Content-Length": str(len(body) if isinstance(body, bytes) else sum(map(len, body))),
+                    **headers,
+                },
                 redirect=False,
             )
             status = raw.status

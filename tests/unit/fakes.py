@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from typing import Any
 
 from sender.errors import IdempotencyConflict, PermanentError, RejectCode
 from sender.idempotency import Outcome
-from sender.media import MediaFetcher, S3Object
+from sender.media import EncodedMedia, MediaFetcher, S3Object
 from sender.observability import Telemetry
 from sender.processor import SenderDeps
 from sender.results import ResultRow
@@ -47,6 +48,10 @@ class FakeVendor:
 class FakeObjects:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], S3Object] = {}
+
+    def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
+        obj = self.read(bucket, key, max_bytes)
+        return EncodedMedia(bytearray(base64.b64encode(obj.data)), len(obj.data), obj.content_type)
 
     def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
         obj = self.objects.get((bucket, key))

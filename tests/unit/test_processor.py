@@ -210,3 +210,19 @@ def test_a_late_retry_never_overwrites_a_final_state(world: World) -> None:
     world.results.rows["k"].update(Status="DELIVERED", StatusRank=RANK_FINAL)
     run(world, {**SMS, "IdempotencyKey": "k"}, message_id="m2", receive_count=3)
     assert world.results.rows["k"]["Status"] == "DELIVERED"
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 786_431, 786_432, 786_433, 2_000_000])
+def test_streamed_base64_matches_the_standard_encoding(size: int) -> None:
+    from sender.media import CHUNK, encode_stream
+
+    data = bytes(i % 251 for i in range(size))
+    chunks = [data[i : i + CHUNK - 7] for i in range(0, len(data), CHUNK - 7)]  # odd-sized chunks
+    assert bytes(encode_stream(chunks, size, max_bytes=size)) == base64.b64encode(data)
+
+
+def test_streamed_base64_refuses_more_than_announced_limit() -> None:
+    from sender.media import encode_stream
+
+    with pytest.raises(PermanentError):
+        encode_stream([b"x" * 10, b"x" * 10], 10, max_bytes=15)

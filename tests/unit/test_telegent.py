@@ -20,6 +20,7 @@ from sender.telegent import (
     TokenCache,
     ci_get,
     error_text,
+    json_body,
     jwt_expiry,
     parse_cost,
     parse_retry_after,
@@ -60,10 +61,12 @@ class FakePool:
         self.calls: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.lock = threading.Lock()
 
-    def request(self, method: str, url: str, body: bytes, headers: dict[str, str], **_: Any) -> FakeResponse:
+    def request(self, method: str, url: str, body: Any, headers: dict[str, str], **_: Any) -> FakeResponse:
         endpoint = "tokens" if url.endswith("/oauth2/tokens") else "outbound"
+        raw = body if isinstance(body, bytes) else b"".join(body)
+        assert headers["Content-Length"] == str(len(raw))
         with self.lock:
-            self.calls.append((endpoint, json.loads(body), headers))
+            self.calls.append((endpoint, json.loads(raw), headers))
             queue = self.script[endpoint]
             answer = queue.pop(0) if queue else (token_ok() if endpoint == "tokens" else accepted())
         if isinstance(answer, Exception):
@@ -278,6 +281,21 @@ def test_invalidate_keeps_a_token_another_thread_already_replaced() -> None:
     assert cache.get("scope", lambda: BearerToken("other", time.time() + 60)) == "new"
     cache.invalidate("scope", "new")
     assert cache.get("scope", lambda: BearerToken("other", time.time() + 60)) == "other"
+
+
+def test_json_body_splices_media_bytes_without_changing_the_json() -> None:
+    media = bytearray(base64.b64encode(bytes(range(256)) * 100))
+    payload = {
+        **PAYLOAD,
+        "Body": 'quotes " and a marker-like "x0"',
+        "MmsBase64": [{"Base64": media, "BaseType": "image/png"}],
+    }
+    chunks = json_body(payload)
+    assert any(chunk is media for chunk in chunks)  # the very buffer, not a copy
+    assert json.loads(b"".join(chunks)) == {
+        **payload,
+        "MmsBase64": [{"Base64": media.decode(), "BaseType": "image/png"}],
+    }
 
 
 def test_secret_never_in_repr() -> None:

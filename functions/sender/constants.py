@@ -58,3 +58,15 @@ DLQ_ATTR_REQUEST_ID = "RequestId"
 DLQ_ATTR_SOURCE_MESSAGE_ID = "SourceMessageId"
 DLQ_ATTR_SOURCE_QUEUE = "SourceQueueArn"
 DLQ_ATTR_REJECTED_AT = "RejectedAt"
+
+# Metric names the sender emits (Powertools adds the dimension service=<POWERTOOLS_SERVICE_NAME>);
+# the stack's alarms and dashboard read the same names.
+METRIC_SENT = "MessagesSent"
+METRIC_REJECTED = "MessagesRejected"
+METRIC_DUPLICATES = "DuplicatesSkipped"
+METRIC_IDEMPOTENCY_CONFLICTS = "IdempotencyConflicts"
+METRIC_TRANSIENT_FAILURES = "TransientFailures"
+METRIC_AMBIGUOUS_SENDS = "AmbiguousSends"
+METRIC_RETRIES_EXHAUSTED = "RetriesExhausted"
+METRIC_REQUEUED = "Requeued"
+METRIC_TOKEN_FETCHES = "TokenFetches"

@@ -14,6 +14,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from sender import constants as c
+
 logger = Logger()
 metrics = Metrics()
 
@@ -57,7 +59,7 @@ class Telemetry:
             self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
     def token_fetched(self) -> None:
-        self.count("TokenFetches")
+        self.count(c.METRIC_TOKEN_FETCHES)
 
     def vendor_call(self, endpoint: str, status: int | None, latency_ms: float) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sender import constants as c
 from sender.envelopes import unwrap
 from sender.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
 from sender.idempotency import OnceGate, Outcome, PendingRow, pending_row
@@ -133,7 +134,7 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
         row = _rejected_row(key, source, rejection, deps, RANK_INPUT_REJECTED, _numbers_of(raw_request))
         deps.results.record(row)
         _copy_to_dlq(source, key, rejection.code, rejection.message, deps)
-        deps.telemetry.count("MessagesRejected")
+        deps.telemetry.count(c.METRIC_REJECTED)
         logger.warning("request rejected", extra={"error_code": rejection.code, "reason": rejection.message})
         return
 
@@ -153,7 +154,7 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
     except IdempotencyConflict as conflict:
         # The row for this key belongs to the first payload; leave it and park this one in the DLQ.
         _copy_to_dlq(source, key, conflict.code, conflict.message, deps)
-        deps.telemetry.count("IdempotencyConflicts")
+        deps.telemetry.count(c.METRIC_IDEMPOTENCY_CONFLICTS)
         logger.warning("idempotency key reused with a different payload", extra={"error_code": conflict.code})
         return
     finally:
@@ -164,9 +165,9 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
     if row.status == Status.REJECTED:
         _copy_to_dlq(source, key, row.error_code or "", row.error_message or "", deps)
     if ran_now:
-        deps.telemetry.count("MessagesSent" if row.status == Status.SENT else "MessagesRejected")
+        deps.telemetry.count(c.METRIC_SENT if row.status == Status.SENT else c.METRIC_REJECTED)
     else:
-        deps.telemetry.count("DuplicatesSkipped")
+        deps.telemetry.count(c.METRIC_DUPLICATES)
     logger.info(
         "send outcome" if ran_now else "duplicate: stored outcome reused, not sent again",
         extra={
@@ -205,10 +206,10 @@ def attempt_send(request: SendRequest, deps: SenderDeps) -> Outcome:
 
 def on_transient_failure(source: SourceMessage, error: TransientError, deps: SenderDeps) -> bool:
     """Account for a retryable failure; True when the record was settled here instead (retries exhausted)."""
-    deps.telemetry.count("TransientFailures")
-    deps.telemetry.count(f"TransientFailure{error.kind.value}")
+    deps.telemetry.count(c.METRIC_TRANSIENT_FAILURES)
+    deps.telemetry.count(f"{c.METRIC_TRANSIENT_FAILURES[:-1]}{error.kind.value}")
     if error.kind == TransientKind.AMBIGUOUS:
-        deps.telemetry.count("AmbiguousSends")
+        deps.telemetry.count(c.METRIC_AMBIGUOUS_SENDS)
     log = logger.error if error.kind in (TransientKind.CONFIG, TransientKind.AUTH) else logger.warning
     log("transient failure, will retry", extra={"failure_class": error.kind.value, "reason": error.message})
 
@@ -223,7 +224,7 @@ def on_transient_failure(source: SourceMessage, error: TransientError, deps: Sen
             _copy_to_dlq(source, key, RejectCode.RETRIES_EXHAUSTED, f"{error.kind.value}: {error.message}", deps)
         except TransientError:
             return False  # the redrive policy still catches it
-        deps.telemetry.count("RetriesExhausted")
+        deps.telemetry.count(c.METRIC_RETRIES_EXHAUSTED)
         return True
 
     delay = error.retry_after
@@ -258,7 +259,7 @@ def _requeue(source: SourceMessage, error: TransientError, deps: SenderDeps) -> 
     except Exception:
         logger.warning("could not put the throttled message back; it will be retried by SQS")
         return False
-    deps.telemetry.count("Requeued")
+    deps.telemetry.count(c.METRIC_REQUEUED)
     logger.info("throttled: put back on the queue", extra={"delay_seconds": delay, "requeues": source.requeues + 1})
     return True
 

@@ -14,13 +14,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Settings
+from sender import constants
 
-# Metric names the sender emits through Powertools (sender/processor.py). Powertools adds the
-# dimension service=<POWERTOOLS_SERVICE_NAME> to each of them.
-METRIC_SENT = "MessagesSent"
-METRIC_REJECTED = "MessagesRejected"
-METRIC_TRANSIENT_FAILURES = "TransientFailures"
-METRIC_AMBIGUOUS_SENDS = "AmbiguousSends"
+# Metric names come from the function's constants; Powertools adds the dimension service=<name>.
+METRIC_SENT = constants.METRIC_SENT
+METRIC_REJECTED = constants.METRIC_REJECTED
+METRIC_TRANSIENT_FAILURES = constants.METRIC_TRANSIENT_FAILURES
+METRIC_AMBIGUOUS_SENDS = constants.METRIC_AMBIGUOUS_SENDS
 SERVICE_DIMENSION = "service"
 
 _PERIOD = Duration.minutes(5)

@@ -148,7 +148,7 @@ class TestSenderFunction:
             constants.ENV_MEDIA_PREFIX: "mms/",
             constants.ENV_DLQ_URL: {"Ref": logical_id(stack, "AWS::SQS::Queue", "DeadLetterQueue")},
             constants.ENV_RATE_LIMIT_PER_MINUTE: "50",
-            constants.ENV_RATE_LIMIT_BURST: "10",
+            constants.ENV_RATE_LIMIT_BURST: "1",
             "POWERTOOLS_SERVICE_NAME": "telegent-sms",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_METRICS_NAMESPACE": "TelegentSms",

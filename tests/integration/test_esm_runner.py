@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -22,10 +21,10 @@ from tests.local.world import World, provision_world
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
+@pytest.fixture
+def moto_server(moto: MotoServer) -> MotoServer:
+    """The session's moto server (tests/integration/conftest.py)."""
+    return moto
 
 
 @pytest.fixture

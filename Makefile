@@ -8,12 +8,12 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help venv lint test test-unit test-integration test-infra demo demo-local synth synth-emulator bench clean
+.PHONY: help venv lint test test-unit test-integration test-infra test-deploy demo demo-local synth synth-emulator bench clean
 
 help:
 	@echo "make demo   - run the relay locally end to end and print every sample's outcome"
 	@echo "make test   - the whole default suite (lint, unit, integration, infra gates)"
-	@echo "make demo-local | synth | synth-emulator | bench | lint | clean"
+	@echo "make demo-local | synth | synth-emulator | bench | lint | test-unit | test-integration | test-infra | test-deploy"
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,8 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: $(INSTALLED) lint
+# The deploy test needs the pinned CDK CLI; ministack's own venv is created on first use.
+test: $(INSTALLED) $(NODE_INSTALLED) lint
 	$(PY) -m pytest -q
 
 test-unit: $(INSTALLED)
@@ -44,7 +45,14 @@ test-integration: $(INSTALLED)
 test-infra: $(INSTALLED)
 	$(PY) -m pytest -q tests/infra
 
-demo: demo-local
+test-deploy: $(INSTALLED) $(NODE_INSTALLED)
+	$(PY) -m pytest -q tests/deploy
+
+bench: $(INSTALLED)
+	$(PY) scripts/bench.py
+
+demo: $(INSTALLED) $(NODE_INSTALLED)
+	$(PY) scripts/demo.py
 
 demo-local: $(INSTALLED)
 	$(PY) scripts/demo_local.py
@@ -56,4 +64,4 @@ synth-emulator: $(INSTALLED) $(NODE_INSTALLED)
 	npx aws-cdk synth --quiet -c target=emulator -c ephemeral=true
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -123,8 +123,9 @@ class Settings:
         ctx = _ContextReader(node)
         target = Target(ctx.choice("target", [t.value for t in Target], Target.AWS.value))
         emulator = target is Target.EMULATOR
-        # The emulator runs the function as a local process with the host's `python3`, so the
-        # runtime and the layer's wheels must match this machine rather than Lambda's arm64 fleet.
+        # The emulator runs the function as a local process (ministack: with its own venv's Python,
+        # built from this machine's), so the runtime and the layer's wheels must match this machine
+        # rather than Lambda's arm64 fleet.
         default_arch = CpuArchitecture.of_this_machine() if emulator else CpuArchitecture.ARM_64
         default_python = f"{sys.version_info.major}.{sys.version_info.minor}" if emulator else "3.13"
 

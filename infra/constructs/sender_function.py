@@ -151,8 +151,8 @@ class SenderFunction(Construct):
             Acknowledgment(
                 id="AwsSolutions-L1",
                 reason=(
-                    "Emulator target: the emulator runs the function with the host's python3, so the "
-                    "runtime names that version."
+                    "Emulator target: the emulator runs the function as a local process with this "
+                    "machine's Python, so the runtime names that version."
                     if settings.is_emulator
                     else "The runtime is pinned on purpose (context python_version, default 3.13, the "
                     "version the code is tested on and a supported Lambda runtime); moving to a newer "

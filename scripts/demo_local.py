@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
 from scripts.demo_report import match_outcomes, print_report, send_waves  # noqa: E402
-from tests.local.moto_server import MotoServer, free_port  # noqa: E402
+from tests.local.moto_locked import LockedMotoServer  # noqa: E402
+from tests.local.moto_server import free_port  # noqa: E402
 from tests.local.samples import load_samples, upload_media  # noqa: E402
 from tests.local.telegent_sandbox import SandboxControl  # noqa: E402
 from tests.local.world import provision_world  # noqa: E402
@@ -48,7 +49,7 @@ def main() -> int:
     started = time.monotonic()
     logging.basicConfig(level=logging.WARNING)
     print("Starting moto server and the Telegent sandbox on 127.0.0.1 ...")
-    with MotoServer() as moto:
+    with LockedMotoServer() as moto:
         sandbox_process, sandbox = start_sandbox()
         try:
             world = provision_world(moto.endpoint_url, prefix="telegent-sms-demo", visibility_timeout=5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from sender.results import DynamoResultStore, ResultRow
 
 # Longer than SQS's 14-day maximum retention, so no redelivery can outlive its record.
 IDEMPOTENCY_EXPIRY_SECONDS = 15 * 24 * 3600
+COMMIT_ATTEMPTS = 5
+COMMIT_BACKOFF = 0.025  # seconds, doubled per attempt
 # Fixed so records stay valid across code refactors and function renames.
 KEY_PREFIX = "telegent-sms#send"
 
@@ -102,20 +105,27 @@ class RowCommittingClient:
         pending = pending_row.get()
         if pending is None or pending.row is None or pending.written:
             return self._client.update_item(**request)
-        try:
-            response = self._client.transact_write_items(
-                TransactItems=[{"Update": request}, {"Update": self._rows.update_request(pending.row)}]
-            )
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            row_refused = len(reasons) > 1 and reasons[1].get("Code") == "ConditionalCheckFailed"
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and row_refused:
-                # A newer state is already recorded for this key: complete the idempotency record alone.
-                pending.written = True
-                return self._client.update_item(**request)
-            raise
-        pending.written = True
-        return response
+        items = [{"Update": request}, {"Update": self._rows.update_request(pending.row)}]
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                response = self._client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    # A newer state is already recorded for this key: complete the idempotency record alone.
+                    pending.written = True
+                    return self._client.update_item(**request)
+                # The message is already with the vendor: losing this write means sending it again later,
+                # so conflicts and throttling get more patience than the SDK's own retries.
+                retryable = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"} & set(reasons)
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if attempt == COMMIT_ATTEMPTS or not (retryable or status >= 500):
+                    raise
+                time.sleep(COMMIT_BACKOFF * 2**attempt)
+                continue
+            pending.written = True
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

@@ -151,6 +151,14 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
     token = pending_row.set(staged)
     try:
         outcome, ran_now = deps.once.run(key, request.fingerprint(), send_and_stage)
+    except TransientError:
+        if staged.row is not None and staged.row.message_id:
+            # The vendor has the message but we could not record it: a retry may send it again.
+            logger.error(
+                "sent but not recorded; a retry may send it twice",
+                extra={"message_id": staged.row.message_id, "to": [mask_number(n) for n in request.to]},
+            )
+        raise
     except IdempotencyConflict as conflict:
         # The row for this key belongs to the first payload; leave it and park this one in the DLQ.
         _copy_to_dlq(source, key, conflict.code, conflict.message, deps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,8 @@ from sender.ratelimit import RequestBudget, Unlimited
 
 TOKEN_EXPIRY_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 AUTH_STATUSES = frozenset({401, 403})
+LARGE_RESPONSE = 64 * 1024
+ECHOED_MEDIA = re.compile(rb'"[A-Za-z0-9+/=]{4096,}"')  # long base64 strings: media, never a field we read
 FALLBACK_TOKEN_LIFETIME = 60.0
 ERROR_TEXT_MAX = 500
 
@@ -370,6 +373,9 @@ class TelegentClient:
 
     @staticmethod
     def _json(raw: bytes) -> Any:
+        if len(raw) > LARGE_RESPONSE:
+            # The vendor echoes MmsBase64 back; parsing it would hold the media twice more.
+            raw = ECHOED_MEDIA.sub(b'""', raw)
         try:
             return json.loads(raw) if raw else None
         except ValueError:

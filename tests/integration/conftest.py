@@ -12,6 +12,7 @@ import pytest
 from sender import handler as sender_handler
 from sender.dependencies import reset_dependencies
 from tests.local.esm_runner import DrainSummary, EventSourceRunner
+from tests.local.moto_locked import LockedMotoServer
 from tests.local.moto_server import MotoServer
 from tests.local.telegent_sandbox import TelegentSandbox
 from tests.local.world import World, provision_world
@@ -24,7 +25,8 @@ FAST_VENDOR_TIMEOUTS = {"TELEGENT_CONNECT_TIMEOUT_SECONDS": "1", "TELEGENT_READ_
 
 @pytest.fixture(scope="session")
 def moto() -> Iterator[MotoServer]:
-    with MotoServer() as server:
+    # DynamoDB serialised: stock moto's TransactWriteItems races concurrent writes (spurious 500s).
+    with LockedMotoServer() as server:
         yield server
 
 

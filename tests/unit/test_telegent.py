@@ -301,3 +301,12 @@ def test_json_body_splices_media_bytes_without_changing_the_json() -> None:
 def test_secret_never_in_repr() -> None:
     assert "s3cret" not in repr(Credentials("DID-1", "s3cret"))
     assert "tok" not in repr(BearerToken("tok-abc", 0))
+
+
+def test_a_large_echo_of_the_media_is_not_parsed() -> None:
+    echo = "A" * 200_000
+    pool = FakePool()
+    body = {"MessageId": "TMID-5", "Status": "Queued", "MmsBase64": [{"Base64": echo, "BaseType": "image/png"}]}
+    pool.script["outbound"] = [FakeResponse(200, body)]
+    result = client(pool).send(PAYLOAD)
+    assert result.message_id == "TMID-5"

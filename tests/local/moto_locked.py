@@ -131,6 +131,8 @@ class LockedMotoServer(MotoServer):
 
 
 def main(argv: list[str] | None = None) -> None:
+    # One access-log line per request is most of an idle request's cost; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     install_dynamodb_lock()
     if not install_item_level_transaction_rollback():
         print("moto_locked: this moto is not shaped as expected; transactions keep their table copies", file=sys.stderr)

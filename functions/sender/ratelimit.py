@@ -5,8 +5,9 @@ invocation needs in one conditional UpdateItem, then each request waits for its 
 No reads: a lost race returns the current item (ReturnValuesOnConditionCheckFailure) and we
 retry with it.
 
-Why the interval is 60 / (rate - burst + 1): the vendor counts requests in a sliding minute, so
-a burst plus a full minute at the steady rate must still fit the budget.
+Why the interval is 60 / (rate - burst + 1), stretched by 1 %: the vendor counts requests in a
+sliding minute, so a burst plus a full minute at the steady rate must still fit the budget, with
+room for network jitter between our clock and theirs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ MAX_RACE_RETRIES = 8
 SLOWDOWN_MAX = 8.0
 SLOWDOWN_STEP = 1.5
 SLOWDOWN_HALF_LIFE = 60.0  # seconds for the extra slowdown to halve after the last 429
+JITTER_MARGIN = 1.01
 
 
 class RequestBudget(Protocol):
@@ -65,7 +67,7 @@ class SharedRateLimiter:
         self._table = table_name
         self._client = client
         self._burst = max(1, min(burst, per_minute))
-        self._interval = 60.0 / (per_minute - self._burst + 1)
+        self._interval = JITTER_MARGIN * 60.0 / (per_minute - self._burst + 1)
         self._clock = clock
         self._sleep = sleep
         self._key = {"pk": {"S": key}}

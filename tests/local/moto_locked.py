@@ -18,13 +18,9 @@ an undo log of just the items the transaction names (same all-or-nothing outcome
 
 from __future__ import annotations
 
-import atexit
 import logging
-import subprocess
 import sys
-import tempfile
 import threading
-from pathlib import Path
 from typing import Any
 
 from tests.local.moto_server import MotoServer
@@ -103,31 +99,8 @@ def install_item_level_transaction_rollback() -> bool:
 class LockedMotoServer(MotoServer):
     """MotoServer, but the subprocess is `python -m tests.local.moto_locked` (DynamoDB serialised)."""
 
-    def start(self) -> LockedMotoServer:
-        if self.running:
-            return self
-        self._log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix=f"moto-{self.port}-", suffix=".log", delete=False
-        )
-        self.log_path = Path(self._log_file.name)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.local.moto_locked", "-H", self.host, "-p", str(self.port)],
-            cwd=Path(__file__).resolve().parents[2],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        atexit.register(self.stop)
-        try:
-            self._wait_until_ready()
-        except Exception:
-            self.stop()
-            raise
-        logger.info("moto server (DynamoDB serialised) ready at %s (pid %s)", self.endpoint_url, self._process.pid)
-        return self
-
-    def __enter__(self) -> LockedMotoServer:
-        return self.start()
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "tests.local.moto_locked", "-H", self.host, "-p", str(self.port)]
 
 
 def main(argv: list[str] | None = None) -> None:

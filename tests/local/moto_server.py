@@ -75,7 +75,8 @@ class MotoServer:
         )
         self.log_path = Path(self._log_file.name)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            self.command(),
+            cwd=Path(__file__).resolve().parents[2],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -88,6 +89,9 @@ class MotoServer:
             raise
         logger.info("moto server ready at %s (pid %s)", self.endpoint_url, self._process.pid)
         return self
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

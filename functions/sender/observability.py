@@ -7,6 +7,7 @@ they only read their own POWERTOOLS_* settings.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,14 @@ def capture_lambda_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
         return wrapped(event, context)
 
     return traced
+
+
+PHONE_LIKE = re.compile(r"\+?\d{7,15}")
+
+
+def redact_numbers(text: str) -> str:
+    """Vendor error texts may quote a number; logs keep only its last 4 digits."""
+    return PHONE_LIKE.sub(lambda match: mask_number(match.group()), text)
 
 
 def mask_number(number: object) -> str:

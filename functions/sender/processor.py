@@ -15,7 +15,7 @@ from sender.envelopes import unwrap
 from sender.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
 from sender.idempotency import OnceGate, Outcome, PendingRow, pending_row
 from sender.media import MediaFetcher
-from sender.observability import Telemetry, logger, mask_number
+from sender.observability import Telemetry, logger, mask_number, redact_numbers
 from sender.queues import DeadLetterSink, QueueControl
 from sender.ratelimit import Unlimited
 from sender.request import E164, SendRequest, parse_send_request, peek_idempotency_key
@@ -135,7 +135,9 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
         deps.results.record(row)
         _copy_to_dlq(source, key, rejection.code, rejection.message, deps)
         deps.telemetry.count(c.METRIC_REJECTED)
-        logger.warning("request rejected", extra={"error_code": rejection.code, "reason": rejection.message})
+        logger.warning(
+            "request rejected", extra={"error_code": rejection.code, "reason": redact_numbers(rejection.message)}
+        )
         return
 
     key = request.idempotency_key or source.default_key
@@ -219,7 +221,10 @@ def on_transient_failure(source: SourceMessage, error: TransientError, deps: Sen
     if error.kind == TransientKind.AMBIGUOUS:
         deps.telemetry.count(c.METRIC_AMBIGUOUS_SENDS)
     log = logger.error if error.kind in (TransientKind.CONFIG, TransientKind.AUTH) else logger.warning
-    log("transient failure, will retry", extra={"failure_class": error.kind.value, "reason": error.message})
+    log(
+        "transient failure, will retry",
+        extra={"failure_class": error.kind.value, "reason": redact_numbers(error.message)},
+    )
 
     if error.kind in (TransientKind.THROTTLED, TransientKind.RATE_LIMITED) and _requeue(source, error, deps):
         return True

@@ -226,3 +226,12 @@ def test_streamed_base64_refuses_more_than_announced_limit() -> None:
 
     with pytest.raises(PermanentError):
         encode_stream([b"x" * 10, b"x" * 10], 10, max_bytes=15)
+
+
+def test_numbers_quoted_by_the_vendor_are_masked_in_logs() -> None:
+    from sender.observability import redact_numbers
+
+    assert redact_numbers("HTTP 400: From +18018018011 is not provisioned") == (
+        "HTTP 400: From ********8011 is not provisioned"
+    )
+    assert redact_numbers("HTTP 503: retry in 30 s") == "HTTP 503: retry in 30 s"

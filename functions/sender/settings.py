@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sender import constants as c
+
+T = TypeVar("T")
 
 
 class ConfigurationError(RuntimeError):
@@ -66,19 +69,18 @@ class Settings:
         if missing:
             raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
 
-        def integer(name: str, default: int) -> int:
+        def parsed(name: str, default: T, cast: Callable[[str], T], kind: str) -> T:
             raw = env.get(name, "")
             try:
-                return int(raw) if raw.strip() else default
+                return cast(raw) if raw.strip() else default
             except ValueError as exc:
-                raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+                raise ConfigurationError(f"{name} must be {kind}, got {raw!r}") from exc
+
+        def integer(name: str, default: int) -> int:
+            return parsed(name, default, int, "an integer")
 
         def number(name: str, default: float) -> float:
-            raw = env.get(name, "")
-            try:
-                return float(raw) if raw.strip() else default
-            except ValueError as exc:
-                raise ConfigurationError(f"{name} must be a number, got {raw!r}") from exc
+            return parsed(name, default, float, "a number")
 
         rate = integer(c.ENV_RATE_LIMIT_PER_MINUTE, c.DEFAULT_RATE_LIMIT_PER_MINUTE)
         limits = Limits(

@@ -34,12 +34,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run as `python scripts/ministack.py`
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.local.server_process import ServerProcess  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_DIR = REPO_ROOT / ".venv-ministack"
 
 # Pinned together: ministack pins botocore==1.43.106; boto3 1.43.106 is the release built on it.
@@ -157,7 +161,7 @@ def client_env(endpoint_url: str, base: Mapping[str, str] | None = None, region:
     return env
 
 
-class MinistackServer:
+class MinistackServer(ServerProcess):
     """`python -m ministack` from its own venv, bound to 127.0.0.1 on a free (or given) port.
 
     Everything the server writes (its log, the unpacked Lambda code and layers, its pid file,
@@ -171,6 +175,8 @@ class MinistackServer:
     access to the asset bucket), and resource policies that deny aws:SecureTransport=false
     (enforceSSL) need tls=True. See docs/ministack.md.
     """
+
+    label = "ministack"
 
     def __init__(
         self,
@@ -276,18 +282,8 @@ class MinistackServer:
             sock.settimeout(0.5)
             return sock.connect_ex((self.host, self.port)) == 0
 
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise RuntimeError(f"ministack exited with code {self._process.returncode}:\n{self.log_tail()}")
-            if self.health() is not None:
-                return
-            time.sleep(0.1)
-        raise TimeoutError(
-            f"ministack did not answer on {self.endpoint_url} within {self.startup_timeout}s:\n{self.log_tail()}"
-        )
+    def is_ready(self) -> bool:
+        return self.health() is not None
 
     def health(self) -> dict[str, Any] | None:
         """The /_ministack/health document, or None while the server does not answer."""
@@ -305,14 +301,6 @@ class MinistackServer:
         except (OSError, ValueError):
             return None
         return document if isinstance(document, dict) and "services" in document else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the server's process group (server + Lambda workers), SIGKILL after `timeout`."""
@@ -352,11 +340,6 @@ class MinistackServer:
         with urllib.request.urlopen(request, timeout=30, context=context) as response:
             response.read()
 
-    def log_tail(self, lines: int = 60) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
     # -- clients -----------------------------------------------------------------------------------
 
     def aws_env(self) -> dict[str, str]:
@@ -387,17 +370,6 @@ class MinistackServer:
         if self.ca_cert is not None:
             kwargs["verify"] = str(self.ca_cert)
         return kwargs
-
-    def __enter__(self) -> MinistackServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

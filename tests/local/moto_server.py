@@ -24,8 +24,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import IO
+
+from tests.local.server_process import ServerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,10 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class MotoServer:
+class MotoServer(ServerProcess):
     """`python -m moto.server` as a separate process on 127.0.0.1."""
+
+    label = "moto server"
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1", startup_timeout: float = 20.0):
         self.host = host
@@ -93,18 +96,8 @@ class MotoServer:
     def command(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
 
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            assert self._process is not None
-            if self._process.poll() is not None:
-                raise RuntimeError(f"moto server exited with code {self._process.returncode}:\n{self.log_tail()}")
-            if self.ping():
-                return
-            time.sleep(0.1)
-        raise TimeoutError(
-            f"moto server did not answer on {self.endpoint_url} within {self.startup_timeout}s:\n{self.log_tail()}"
-        )
+    def is_ready(self) -> bool:
+        return self.ping()
 
     def ping(self) -> bool:
         """True when the server answers HTTP (any status code counts)."""
@@ -115,14 +108,6 @@ class MotoServer:
             return True
         except OSError:
             return False
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def stop(self, timeout: float = 5.0) -> None:
         process, self._process = self._process, None
@@ -144,24 +129,8 @@ class MotoServer:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
-    def log_tail(self, lines: int = 40) -> str:
-        if self.log_path is None or not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
     def env(self) -> dict[str, str]:
         return aws_env(self.endpoint_url)
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

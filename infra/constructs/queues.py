@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.checkov_skips import skip_checks
 from infra.config import Settings
 
 # SQS keeps a message for at most 14 days; keep both queues at the maximum so nothing expires
@@ -14,6 +15,12 @@ from infra.config import Settings
 RETENTION = Duration.days(14)
 # What a producer needs to send: the URL lookup, the attributes some SDKs read first, the send.
 PRODUCER_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
+SSE_SQS_REASON = (
+    "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled: true); the CloudFormation version of this check "
+    "only recognises KmsMasterKeyId (checkov issue #7381). SSE-SQS rather than a KMS key is deliberate: "
+    "EventBridge, EventBridge Scheduler and producers in other accounts send to these queues without "
+    "needing a KMS key policy or kms: grants."
+)
 
 
 class RequestQueues(Construct):
@@ -52,6 +59,9 @@ class RequestQueues(Construct):
                 queue=self.dead_letter_queue, max_receive_count=settings.max_receive_count
             ),
         )
+
+        for queue in (self.queue, self.dead_letter_queue):
+            skip_checks(queue, {"CKV_AWS_27": SSE_SQS_REASON})
 
         if settings.queue_sender_principals:
             self.queue.add_to_resource_policy(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, CfnElement, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnElement, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -14,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import FUNCTIONS_DIR
+from infra.checkov_skips import skip_checks
 from infra.config import CpuArchitecture, Settings
 from infra.constructs.media_bucket import MediaStorage
 from infra.constructs.powertools_layer import PowertoolsLayer
@@ -38,6 +40,27 @@ IDEMPOTENCY_TABLE_ACTIONS = [  # what Powertools' DynamoDBPersistenceLayer calls
     "dynamodb:DeleteItem",
 ]
 RATE_LIMIT_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+# What CloudWatch Logs needs on a customer managed key, as the CloudWatch Logs guide writes it.
+LOGS_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+
+# Why checkov findings on the function do not apply (see infra/checkov_skips.py).
+FUNCTION_CHECKOV_SKIPS = {
+    "CKV_AWS_115": "Concurrency is capped where the work comes from: SQS is the function's only trigger and "
+    "the event source mapping's ScalingConfig.MaximumConcurrency (context max_concurrency, default 2) "
+    "limits how many copies run. Reserved concurrency would also carve that capacity out of the "
+    "account's unreserved pool (which accounts still on a low concurrency quota refuse), and a value "
+    "below MaximumConcurrency would only throttle SQS batches back into the queue.",
+    "CKV_AWS_116": "Invoked only by the SQS event source mapping (synchronous invokes); a function DLQ applies "
+    "to asynchronous invokes only. Records that keep failing go to the request queue's dead-letter "
+    "queue through its redrive policy (maxReceiveCount), and rejected requests are copied there by "
+    "the handler with their reason.",
+    "CKV_AWS_117": "The function calls the Telegent mPaaS API on the internet and AWS APIs (SQS, DynamoDB, S3, "
+    "Secrets Manager, X-Ray); it reaches no resource inside a VPC. Attaching it to one would need "
+    "a NAT gateway plus interface endpoints, with nothing private to protect.",
+    "CKV_AWS_173": "The environment holds no secrets: resource names and URLs, the secret's ARN or name (not its "
+    "value), the vendor base URL, rate limits and Powertools settings. Lambda encrypts it at rest with the AWS "
+    "managed key; the vendor credentials are read from Secrets Manager at run time.",
+}
 
 
 @dataclass(frozen=True)
@@ -61,10 +84,13 @@ class SenderFunction(Construct):
         runtime = python_runtime(settings.python_version)
         architecture = _ARCHITECTURES[settings.architecture]
 
+        removal_policy = RemovalPolicy.DESTROY if settings.ephemeral else RemovalPolicy.RETAIN
+        self.log_key = self._log_key(settings, removal_policy)
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            removal_policy=RemovalPolicy.DESTROY if settings.ephemeral else RemovalPolicy.RETAIN,
+            encryption_key=self.log_key,
+            removal_policy=removal_policy,
         )
         # Set on the L1 resource: RetentionDays has no lookup by number (config validates the value).
         cfn_log_group = self.log_group.node.default_child
@@ -138,6 +164,7 @@ class SenderFunction(Construct):
             )
         )
         self._grant(resources)
+        skip_checks(self.function, FUNCTION_CHECKOV_SKIPS)
 
         # Lambda's active tracing adds xray:PutTraceSegments/PutTelemetryRecords on "*".
         Validations.of(self.role).acknowledge(
@@ -160,6 +187,36 @@ class SenderFunction(Construct):
                 ),
             )
         )
+
+    def _log_key(self, settings: Settings, removal_policy: RemovalPolicy) -> kms.Key:
+        """A customer managed key for the function's log group, usable only by CloudWatch Logs.
+
+        CloudWatch Logs encrypts on ingestion and decrypts on read with its own service principal (the
+        statement below), so the function's role gets no kms: permissions. The condition cannot name this
+        log group: its generated name is only known once it exists, and the group refers to the key.
+        The emulator stores the key id on the group but does not encrypt.
+        """
+        key = kms.Key(
+            self,
+            "LogKey",
+            description=f"Encrypts the {settings.service_name} sender's CloudWatch log group",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=Duration.days(7) if settings.ephemeral else None,
+        )
+        log_groups_here = Stack.of(self).format_arn(
+            service="logs", resource="log-group", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccountAndRegion",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.{Aws.URL_SUFFIX}")],
+                actions=LOGS_KEY_ACTIONS,
+                resources=["*"],
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups_here}},
+            )
+        )
+        return key
 
     def _grant(self, resources: SenderResources) -> None:
         # The event source mapping already grants consume (Receive/Delete/ChangeMessageVisibility/

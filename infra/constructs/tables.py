@@ -6,8 +6,36 @@ from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from infra.checkov_skips import skip_checks
 from infra.config import Settings
 from sender import constants
+
+IDEMPOTENCY_NO_PITR_REASON = (
+    "Idempotency records are short-lived (TTL) guards against double sends; the durable "
+    "record of every send is the messages table, which has point-in-time recovery."
+)
+RATE_LIMIT_NO_PITR_REASON = (
+    "The rate limiter holds only the current token-bucket state, which refills within a "
+    "minute; restoring an old copy has no value."
+)
+# Why the AWS managed key (SSESpecification.SSEEnabled: KMS with aws/dynamodb) and not a customer
+# managed one; the first sentence is per table.
+_CMK_TRADE_OFF = (
+    "Encrypted at rest with the AWS managed KMS key (aws/dynamodb). A customer managed key would add "
+    "key-policy control at the cost of kms:Decrypt/GenerateDataKey grants for every reader and writer"
+)
+MESSAGES_NO_CMK_REASON = (
+    f"{_CMK_TRADE_OFF} of the result rows: the sender, the status tracker that records final states, and "
+    "operators who query them. The rows hold recipient numbers and vendor status, no message bodies or "
+    "credentials; switch to TableEncryption.CUSTOMER_MANAGED if key-level control becomes a requirement."
+)
+IDEMPOTENCY_NO_CMK_REASON = (
+    f"{_CMK_TRADE_OFF} (here the sender). The table holds only Powertools idempotency records (hashed key, "
+    "status, stored send outcome) that expire by TTL."
+)
+RATE_LIMIT_NO_CMK_REASON = (
+    f"{_CMK_TRADE_OFF} (here the sender). The table holds only token-bucket counters, nothing sensitive."
+)
 
 
 class SenderTables(Construct):
@@ -22,6 +50,7 @@ class SenderTables(Construct):
             ttl_attribute=constants.MESSAGES_TTL_ATTRIBUTE,
             point_in_time_recovery=True,
         )
+        skip_checks(self.messages, {"CKV_AWS_119": MESSAGES_NO_CMK_REASON})
         self.messages.add_global_secondary_index(
             index_name=constants.MESSAGES_MESSAGE_ID_INDEX,
             partition_key=dynamodb.Attribute(
@@ -37,21 +66,21 @@ class SenderTables(Construct):
             ttl_attribute=constants.IDEMPOTENCY_TTL_ATTRIBUTE,
         )
         Validations.of(self.idempotency).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-DDB3",
-                reason="Idempotency records are short-lived (TTL) guards against double sends; the durable "
-                "record of every send is the messages table, which has point-in-time recovery.",
-            )
+            Acknowledgment(id="AwsSolutions-DDB3", reason=IDEMPOTENCY_NO_PITR_REASON)
+        )
+        skip_checks(
+            self.idempotency,
+            {"CKV_AWS_28": IDEMPOTENCY_NO_PITR_REASON, "CKV_AWS_119": IDEMPOTENCY_NO_CMK_REASON},
         )
 
         # Token-bucket state shared by all containers: a few items, rewritten constantly.
         self.rate_limit = self._table("RateLimitTable", constants.RATE_LIMIT_PARTITION_KEY)
         Validations.of(self.rate_limit).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-DDB3",
-                reason="The rate limiter holds only the current token-bucket state, which refills within a "
-                "minute; restoring an old copy has no value.",
-            )
+            Acknowledgment(id="AwsSolutions-DDB3", reason=RATE_LIMIT_NO_PITR_REASON)
+        )
+        skip_checks(
+            self.rate_limit,
+            {"CKV_AWS_28": RATE_LIMIT_NO_PITR_REASON, "CKV_AWS_119": RATE_LIMIT_NO_CMK_REASON},
         )
 
     def _table(

@@ -53,6 +53,7 @@ def test_resource_counts(default_stack: Synthesized) -> None:
     template.resource_count_is("AWS::DynamoDB::Table", 3)
     template.resource_count_is("AWS::S3::Bucket", 2)  # media + its access logs
     template.resource_count_is("AWS::Lambda::Function", 1)  # no auto-delete handler without ephemeral
+    template.resource_count_is("AWS::KMS::Key", 2)  # alarm topic + sender log group
     template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
     template.resource_count_is("AWS::SecretsManager::Secret", 1)
     template.resource_count_is("AWS::Scheduler::ScheduleGroup", 1)
@@ -169,6 +170,43 @@ class TestSenderFunction:
             "AWS::Logs::LogGroup", {"Properties": {"RetentionInDays": 30}, "DeletionPolicy": "Retain"}
         )
         assert function_properties(default_stack)["LoggingConfig"] == {"LogGroup": {"Ref": log_group}}
+
+    def test_log_group_is_encrypted_with_a_key_only_cloudwatch_logs_uses(self, default_stack: Synthesized) -> None:
+        key = logical_id(default_stack, "AWS::KMS::Key", "SenderLogKey")
+        default_stack.template.has_resource_properties(
+            "AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}}
+        )
+        resource = default_stack.template_json["Resources"][key]
+        assert resource["Properties"]["EnableKeyRotation"] is True
+        assert resource["DeletionPolicy"] == "Retain"
+        (logs_statement,) = [
+            statement
+            for statement in resource["Properties"]["KeyPolicy"]["Statement"]
+            if "Service" in statement["Principal"]
+        ]
+        assert logs_statement["Principal"] == {
+            "Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]}
+        }
+        assert logs_statement["Condition"] == {
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "arn:",
+                            {"Ref": "AWS::Partition"},
+                            ":logs:",
+                            {"Ref": "AWS::Region"},
+                            ":",
+                            {"Ref": "AWS::AccountId"},
+                            ":log-group:*",
+                        ],
+                    ]
+                }
+            }
+        }
+        # CloudWatch Logs uses the key itself: the function's role gets no kms: actions.
+        assert not [s for s in policy_statements(default_stack, "SenderRole") if "kms:" in str(s["Action"])]
 
     def test_event_source_mapping(self, default_stack: Synthesized) -> None:
         queue = logical_id(default_stack, "AWS::SQS::Queue", "RequestQueue")

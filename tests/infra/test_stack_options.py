@@ -94,8 +94,9 @@ def test_alarm_email_subscription(configured_stack: Synthesized) -> None:
 
 def test_ephemeral_stack_is_removable(configured_stack: Synthesized) -> None:
     template = configured_stack.template
-    for resource_type in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup"):
+    for resource_type in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Logs::LogGroup", "AWS::KMS::Key"):
         template.all_resources(resource_type, {"DeletionPolicy": "Delete"})
+    template.all_resources_properties("AWS::KMS::Key", {"PendingWindowInDays": 7})
     template.all_resources_properties("AWS::DynamoDB::Table", {"DeletionProtectionEnabled": False})
     # Real AWS cannot delete a bucket with objects in it: CDK's auto-delete custom resource empties it.
     template.resource_count_is("Custom::S3AutoDeleteObjects", 2)

@@ -105,7 +105,7 @@ class RowCommittingClient:
         pending = pending_row.get()
         if pending is None or pending.row is None or pending.written:
             return self._client.update_item(**request)
-        items = [{"Update": request}, {"Update": self._rows.update_request(pending.row)}]
+        items = [{"Update": request}, {"Put": self._rows.put_request(pending.row)}]
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 response = self._client.transact_write_items(TransactItems=items)

@@ -50,12 +50,14 @@ class ResultRow:
     error_message: str | None = None
 
     def attributes(self, ttl_days: int) -> dict[str, Any]:
-        """Row attributes, without the key and CreatedAt (set once) and without empty values."""
+        """Row attributes, without the key and without empty values."""
         updated = self.updated_at.astimezone(UTC)
         values: dict[str, Any] = {
             "Status": self.status.value,
             "StatusRank": self.rank,
             "UpdatedAt": iso(updated),
+            # The state's row is created when the state is decided (a put replaces an older state whole).
+            "CreatedAt": iso(updated),
             "ExpiresAt": int((updated + timedelta(days=ttl_days)).timestamp()),
             "Attempts": self.attempts,
             "SourceMessageId": self.source_message_id,
@@ -88,40 +90,34 @@ class DynamoResultStore:
         self._client = client
         self._ttl_days = ttl_days
 
-    def update_request(self, row: ResultRow) -> dict[str, Any]:
-        """The conditional UpdateItem for `row`, usable alone or inside a transaction."""
+    def put_request(self, row: ResultRow) -> dict[str, Any]:
+        """The conditional PutItem for `row`, usable alone or inside a transaction.
+
+        The row is written whole by whoever decides its state, so no attribute of an older state
+        (an old ErrorCode, say) can linger; the condition keeps a newer state from being replaced.
+        """
         from boto3.dynamodb.types import TypeSerializer
 
         serializer = TypeSerializer()
         attributes = row.attributes(self._ttl_days)
-        names = {f"#a{i}": name for i, name in enumerate(attributes)}
-        values = {f":v{i}": serializer.serialize(value) for i, value in enumerate(attributes.values())}
-        assignments = [f"{alias} = :v{i}" for i, alias in enumerate(names)]
-        names.update({"#created": "CreatedAt", "#rank": "StatusRank", "#updated": "UpdatedAt", "#pk": "RequestId"})
-        values[":rank"] = serializer.serialize(row.rank)
-        values[":updated"] = serializer.serialize(attributes["UpdatedAt"])
-        assignments.append("#created = if_not_exists(#created, :updated)")
-        # Clear error fields a previous state left behind (e.g. REJECTED input later sent fine).
-        stale = [name for name in ("ErrorCode", "ErrorMessage") if name not in attributes]
-        for i, name in enumerate(stale):
-            names[f"#s{i}"] = name
-        expression = "SET " + ", ".join(assignments)
-        if stale:
-            expression += " REMOVE " + ", ".join(f"#s{i}" for i in range(len(stale)))
+        item: dict[str, Any] = {"RequestId": {"S": row.request_id}}
+        item.update({name: serializer.serialize(value) for name, value in attributes.items()})
         return {
             "TableName": self._table,
-            "Key": {"RequestId": {"S": row.request_id}},
-            "UpdateExpression": expression,
+            "Item": item,
             "ConditionExpression": (
                 "attribute_not_exists(#pk) OR #rank < :rank OR (#rank = :rank AND #updated < :updated)"
             ),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
+            "ExpressionAttributeNames": {"#pk": "RequestId", "#rank": "StatusRank", "#updated": "UpdatedAt"},
+            "ExpressionAttributeValues": {
+                ":rank": serializer.serialize(row.rank),
+                ":updated": serializer.serialize(attributes["UpdatedAt"]),
+            },
         }
 
     def record(self, row: ResultRow) -> bool:
         try:
-            self._client.update_item(**self.update_request(row))
+            self._client.put_item(**self.put_request(row))
             return True
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -63,8 +63,9 @@ def test_outcome_and_row_commit_in_one_transaction() -> None:
     ((kind, items),) = dynamo.calls
     assert kind == "transact"
     assert items[0]["Update"] == IDEMPOTENCY_UPDATE
-    assert items[1]["Update"]["TableName"] == "messages"
-    assert items[1]["Update"]["Key"] == {"RequestId": {"S": "k"}}
+    assert items[1]["Put"]["TableName"] == "messages"
+    assert items[1]["Put"]["Item"]["RequestId"] == {"S": "k"}
+    assert items[1]["Put"]["Item"]["MessageId"] == {"S": "TMID-1"}
 
 
 def test_without_a_pending_row_it_is_a_plain_update() -> None:

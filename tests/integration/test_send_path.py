@@ -212,6 +212,18 @@ def test_bad_input_is_rejected_with_a_reason_and_acknowledged(stack: Stack) -> N
     assert stack.outbound() == []
 
 
+def test_a_fixed_request_replaces_its_rejected_row_whole(stack: Stack) -> None:
+    stack.send(sms("fixed-1", From="not-a-number"))
+    stack.drain()
+    assert stack.rows()["fixed-1"]["ErrorCode"] == "VALIDATION_ERROR"
+    stack.send(sms("fixed-1"))
+    stack.drain()
+    row = stack.rows()["fixed-1"]
+    assert row["Status"] == "SENT"
+    assert "ErrorCode" not in row
+    assert "ErrorMessage" not in row
+
+
 def test_key_reused_with_another_payload_is_not_sent_and_keeps_the_row(stack: Stack) -> None:
     stack.send(sms("reuse-1"))
     stack.drain()

@@ -310,3 +310,22 @@ def test_a_large_echo_of_the_media_is_not_parsed() -> None:
     pool.script["outbound"] = [FakeResponse(200, body)]
     result = client(pool).send(PAYLOAD)
     assert result.message_id == "TMID-5"
+
+
+def test_large_bodies_have_their_media_echo_blanked_before_parsing() -> None:
+    echo = "QUJD" * 50_000
+    raw = json.dumps({"MessageId": "TMID-5", "MmsBase64": [{"Base64": echo, "BaseType": "image/png"}]}).encode()
+    parsed = TelegentClient._json(raw)
+    assert parsed["MessageId"] == "TMID-5"
+    assert parsed["MmsBase64"][0]["Base64"] == ""
+
+
+def test_the_handler_import_does_not_load_the_xray_sdk() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys, sender.handler; print('aws_xray_sdk.core' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": "functions"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "False"

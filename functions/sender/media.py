@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -14,6 +15,7 @@ from sender.settings import Limits
 
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
+T = TypeVar("T")
 
 
 CHUNK = 3 * 256 * 1024  # a multiple of 3, so chunks base64-encode with no padding in between
@@ -68,27 +70,27 @@ class S3ObjectReader:
         self._client = client
 
     def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
-        try:
-            response = self._client.get_object(Bucket=bucket, Key=key)
-            size = int(response.get("ContentLength") or 0)
-            stream = response["Body"]
-            if size > max_bytes:
-                stream.close()
-                raise PermanentError(
-                    RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is {size} bytes; at most {max_bytes} allowed"
-                )
+        def whole(stream: Any, size: int) -> bytes:
             # Read one byte past the limit so a wrong ContentLength cannot smuggle in more.
-            data = stream.read(max_bytes + 1)
-            stream.close()
-        except ClientError as exc:
-            raise _s3_error(exc, bucket, key) from None
-        except BotoCoreError as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {exc}") from None
-        if len(data) > max_bytes:
-            raise PermanentError(RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is over {max_bytes} bytes")
-        return S3Object(data, response.get("ContentType"))
+            data: bytes = stream.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise PermanentError(RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is over {max_bytes} bytes")
+            return data
+
+        data, _, content_type = self._get(bucket, key, max_bytes, whole)
+        return S3Object(data, content_type)
 
     def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
+        def encoded(stream: Any, size: int) -> bytearray:
+            return encode_stream(stream.iter_chunks(CHUNK), size, max_bytes)
+
+        data, size, content_type = self._get(bucket, key, max_bytes, encoded)
+        return EncodedMedia(data, size, content_type)
+
+    def _get(
+        self, bucket: str, key: str, max_bytes: int, consume: Callable[[Any, int], T]
+    ) -> tuple[T, int, str | None]:
+        """GetObject, refuse it by its announced size, let `consume` read the body; S3 errors classified."""
         try:
             response = self._client.get_object(Bucket=bucket, Key=key)
             size = int(response.get("ContentLength") or 0)
@@ -98,14 +100,13 @@ class S3ObjectReader:
                     raise PermanentError(
                         RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is {size} bytes; at most {max_bytes} allowed"
                     )
-                encoded = encode_stream(stream.iter_chunks(CHUNK), size, max_bytes)
+                return consume(stream, size), size, response.get("ContentType")
             finally:
                 stream.close()
         except ClientError as exc:
             raise _s3_error(exc, bucket, key) from None
         except BotoCoreError as exc:
             raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {exc}") from None
-        return EncodedMedia(encoded, size, response.get("ContentType"))
 
 
 def _s3_error(exc: ClientError, bucket: str, key: str) -> Exception:

@@ -249,6 +249,16 @@ def test_mms_from_s3_arrives_byte_exact(stack: Stack) -> None:
     assert stack.rows()["mms-s3"]["MessageType"] == "mms"
 
 
+def test_s3_media_over_the_byte_budget_is_rejected(stack: Stack) -> None:
+    stack.configure(MAX_MEDIA_BYTES="1000")
+    s3 = stack.world.client("s3")
+    s3.put_object(Bucket=stack.world.media_bucket, Key="mms/big.png", Body=b"x" * 1001, ContentType="image/png")
+    stack.send(sms("too-big", MmsS3=[{"Bucket": stack.world.media_bucket, "Key": "mms/big.png"}]))
+    stack.drain()
+    assert stack.rows()["too-big"]["ErrorCode"] == "MEDIA_TOO_LARGE"
+    assert stack.outbound() == []
+
+
 def test_disallowed_bucket_and_prefix_are_rejected_without_reading(stack: Stack) -> None:
     s3 = stack.world.client("s3")
     s3.put_object(Bucket=stack.world.media_bucket, Key="private/id-card.png", Body=b"secret")

@@ -131,7 +131,7 @@ def process_record(source: SourceMessage, deps: SenderDeps) -> None:
     except PermanentError as rejection:
         key = peek_idempotency_key(raw_request) or source.default_key
         logger.thread_safe_append_keys(correlation_id=key)
-        row = _rejected_row(key, source, rejection, deps, RANK_INPUT_REJECTED, _numbers_of(raw_request))
+        row = _input_rejected_row(key, source, rejection, raw_request, deps.clock())
         deps.results.record(row)
         _copy_to_dlq(source, key, rejection.code, rejection.message, deps)
         deps.telemetry.count(c.METRIC_REJECTED)
@@ -319,23 +319,20 @@ def _numbers_of(raw: Any) -> tuple[tuple[str, ...], str | None]:
     return to, sender if isinstance(sender, str) and E164.match(sender) else None
 
 
-def _rejected_row(
-    key: str,
-    source: SourceMessage,
-    rejection: PermanentError,
-    deps: SenderDeps,
-    rank: int,
-    numbers: tuple[tuple[str, ...], str | None],
+def _input_rejected_row(
+    key: str, source: SourceMessage, rejection: PermanentError, raw_request: Any, now: datetime
 ) -> ResultRow:
+    """The row of a request refused before any send: it never hides a row the send path wrote."""
+    to, sender = _numbers_of(raw_request)
     return ResultRow(
         request_id=key,
         status=Status.REJECTED,
-        rank=rank,
-        updated_at=deps.clock(),
+        rank=RANK_INPUT_REJECTED,
+        updated_at=now,
         source_message_id=source.message_id,
         attempts=source.receive_count,
-        to=numbers[0],
-        sender=numbers[1],
+        to=to,
+        sender=sender,
         error_code=rejection.code,
         error_message=rejection.message,
     )

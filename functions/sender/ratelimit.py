@@ -79,7 +79,6 @@ class SharedRateLimiter:
         self._next_slot: float | None = None
         self._slowdown = 1.0
         self._slowdown_at = 0.0
-        self.dynamodb_requests = 0
 
     # -- per invocation
 
@@ -111,7 +110,6 @@ class SharedRateLimiter:
             self._slots.clear()
             slowdown = min(self._current_slowdown(now) * SLOWDOWN_STEP, SLOWDOWN_MAX)
         try:
-            self.dynamodb_requests += 1
             response = self._client.update_item(
                 TableName=self._table,
                 Key=self._key,
@@ -166,7 +164,6 @@ class SharedRateLimiter:
             if known is not None:
                 values[":known"] = {"N": repr(known)}
             try:
-                self.dynamodb_requests += 1
                 self._client.update_item(
                     TableName=self._table,
                     Key=self._key,

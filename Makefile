@@ -15,7 +15,9 @@ help:
 	@echo "make test   - the whole default suite (lint, unit, integration, infra gates)"
 	@echo "make demo-local | synth | synth-emulator | bench | lint | test-unit | test-integration | test-infra | test-deploy"
 
-$(INSTALLED): pyproject.toml
+# Re-installed when a package appears under functions/: the editable install maps each top-level
+# package by name, so a new one is importable only once pip has seen it.
+$(INSTALLED): pyproject.toml $(wildcard functions/*/__init__.py)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -17,7 +17,7 @@ from typing import Any
 
 from constructs import Node
 
-from sender import constants
+from messaging import names as constants
 
 # Lambda's own limits: one function may run at most 15 minutes; SQS keeps messages 14 days at most.
 _MAX_FUNCTION_TIMEOUT_SECONDS = 900

@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Settings
-from sender import constants
+from messaging import names as constants
 
 # Metric names come from the function's constants; Powertools adds the dimension service=<name>.
 METRIC_SENT = constants.METRIC_SENT

@@ -21,7 +21,7 @@ from infra.constructs.media_bucket import MediaStorage
 from infra.constructs.powertools_layer import PowertoolsLayer
 from infra.constructs.tables import SenderTables
 from infra.constructs.vendor_secret import VendorCredentials
-from sender import constants
+from messaging import names as constants
 
 # Build and editor leftovers that must not end up in the deployment package.
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.mypy_cache", "**/.pytest_cache", "**/.ruff_cache"]

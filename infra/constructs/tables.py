@@ -8,7 +8,7 @@ from constructs import Construct
 
 from infra.checkov_skips import skip_checks
 from infra.config import Settings
-from sender import constants
+from messaging import names as constants
 
 IDEMPOTENCY_NO_PITR_REASON = (
     "Idempotency records are short-lived (TTL) guards against double sends; the durable "

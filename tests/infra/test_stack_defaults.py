@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from sender import constants
+from messaging import names as constants
 from tests.infra.conftest import Synthesized
 
 pytestmark = pytest.mark.infra

@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
-from sender import constants
+from messaging import names as constants
 from tests.infra.conftest import SAMPLE_REQUEST, Synthesized
 from tests.infra.test_stack_defaults import function_properties, logical_id, policy_statements, resources_of
 

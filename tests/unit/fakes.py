@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sender.errors import IdempotencyConflict, PermanentError, RejectCode
-from sender.idempotency import Outcome
-from sender.media import EncodedMedia, MediaFetcher, S3Object
-from sender.observability import Telemetry
-from sender.processor import SenderDeps
-from sender.results import ResultRow
-from sender.settings import Limits, Settings
-from sender.telegent import Acceptance
+from messaging.errors import IdempotencyConflict, PermanentError, RejectCode
+from messaging.lifecycle import may_replace
+from messaging.media import MediaFetcher
+from messaging.ports import Acceptance, EncodedMedia, Once, S3Object
+from messaging.rows import ResultRow
+from messaging.settings import Limits, Settings
+from observability import Telemetry
+from sender.pipeline import SenderDeps
 
 MEDIA_BUCKET = "media-bucket"
 
@@ -71,11 +71,12 @@ class FakeResults:
     def record(self, row: ResultRow) -> bool:
         current = self.rows.get(row.request_id)
         new = row.attributes(ttl_days=90)
-        if current is not None and not (
-            current["StatusRank"] < row.rank
-            or (current["StatusRank"] == row.rank and current["UpdatedAt"] < new["UpdatedAt"])
+        if current is not None and not may_replace(
+            current["StatusRank"], current["UpdatedAt"], row.rank, new["UpdatedAt"]
         ):
             return False
+        if current is not None:
+            new["CreatedAt"] = current["CreatedAt"]  # the first write's time is kept
         self.rows[row.request_id] = {"RequestId": row.request_id, **new}
         return True
 
@@ -108,24 +109,25 @@ class FakeOnce:
     """Same contract as PowertoolsOnceGate: one run per key, payload must match, failures forget."""
 
     def __init__(self) -> None:
-        self.records: dict[str, tuple[str, Outcome]] = {}
+        self.records: dict[str, tuple[str, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     def register_lambda_context(self, context: Any) -> None:
         return None
 
-    def run(self, key: str, fingerprint: dict[str, Any], action: Callable[[], Outcome]) -> tuple[Outcome, bool]:
+    def run(self, key: str, fingerprint: dict[str, Any], action: Callable[[], ResultRow]) -> Once:
         digest = json.dumps(fingerprint, sort_keys=True)
         with self._lock:
             if key in self.records:
-                stored_digest, outcome = self.records[key]
+                stored_digest, stored = self.records[key]
                 if stored_digest != digest:
                     raise IdempotencyConflict()
-                return outcome, False
-        outcome = action()
+                return Once(ResultRow.from_record(stored), ran_now=False, row_written=False)
+        row = action()
         with self._lock:
-            self.records[key] = (digest, outcome)
-        return outcome, True
+            # Stored as JSON, as the real gate stores it: a replay gets exactly what survives that.
+            self.records[key] = (digest, json.loads(json.dumps(row.to_record())))
+        return Once(row, ran_now=True, row_written=False)
 
 
 class FakeMetrics:

@@ -1,0 +1,1 @@
+"""Adapters that implement the domain's ports on AWS (boto3, Powertools utilities)."""

@@ -1,0 +1,111 @@
+"""SQS side effects: the DLQ copy of a rejected message, delaying a retry, the source queue's redrive."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from messaging.errors import TransientError, TransientKind
+
+MAX_VISIBILITY_SECONDS = 43_200  # SQS maximum (12 h)
+ATTRIBUTE_VALUE_MAX = 1024
+SQS_MAX_DELAY_SECONDS = 900
+T = TypeVar("T")
+
+
+def _translated(what: str, call: Callable[[], T]) -> T:
+    """SQS and ARN errors become TransientError(DEPENDENCY): the caller decides what a failure means."""
+    try:
+        return call()
+    except (ClientError, BotoCoreError, ValueError, KeyError) as exc:
+        raise TransientError(TransientKind.DEPENDENCY, f"{what} failed: {type(exc).__name__}: {exc}") from None
+
+
+class SqsDeadLetterSink:
+    def __init__(self, dlq_url: str, client: Any) -> None:
+        self._url = dlq_url
+        self._client = client
+
+    def copy(self, body: str, reasons: Mapping[str, str]) -> None:
+        attributes = {
+            name: {"DataType": "String", "StringValue": value[:ATTRIBUTE_VALUE_MAX]}
+            for name, value in reasons.items()
+            if value
+        }
+        try:
+            self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {exc}") from None
+
+
+def _api_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
+    data_type = value.get("dataType", "String")
+    if value.get("binaryValue") is not None:
+        return {"DataType": data_type, "BinaryValue": base64.b64decode(value["binaryValue"])}
+    return {"DataType": data_type, "StringValue": value.get("stringValue", "")}
+
+
+def queue_name_and_account(queue_arn: str) -> tuple[str, str]:
+    parts = queue_arn.split(":")
+    if len(parts) < 6 or parts[2] != "sqs":
+        raise ValueError(f"not an SQS queue ARN: {queue_arn}")
+    return parts[5], parts[4]
+
+
+class SqsQueueControl:
+    """Queue URL and redrive policy of the source queue, looked up once per container."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._urls: dict[str, str] = {}
+        self._max_receives: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    def _url(self, queue_arn: str) -> str:
+        with self._lock:
+            if queue_arn not in self._urls:
+                name, account = queue_name_and_account(queue_arn)
+                self._urls[queue_arn] = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
+                    "QueueUrl"
+                ]
+            return self._urls[queue_arn]
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        _translated(
+            "delaying the retry",
+            lambda: self._client.change_message_visibility(
+                QueueUrl=self._url(queue_arn),
+                ReceiptHandle=receipt_handle,
+                VisibilityTimeout=max(0, min(int(seconds), MAX_VISIBILITY_SECONDS)),
+            ),
+        )
+
+    def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None:
+        """Send `body` again with Lambda-event-shaped `attributes` (converted back to the SQS API shape)."""
+        _translated(
+            "putting the message back",
+            lambda: self._client.send_message(
+                QueueUrl=self._url(queue_arn),
+                MessageBody=body,
+                DelaySeconds=max(0, min(int(delay_seconds), SQS_MAX_DELAY_SECONDS)),
+                MessageAttributes={name: _api_attribute(value) for name, value in attributes.items()},
+            ),
+        )
+
+    def max_receive_count(self, queue_arn: str) -> int | None:
+        if queue_arn not in self._max_receives:
+
+            def read() -> int | None:
+                url = self._url(queue_arn)
+                attributes = self._client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+                policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+                return int(json.loads(policy)["maxReceiveCount"]) if policy else None
+
+            count = _translated("reading the redrive policy", read)
+            with self._lock:
+                self._max_receives[queue_arn] = count
+        return self._max_receives[queue_arn]

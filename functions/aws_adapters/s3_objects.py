@@ -1,0 +1,65 @@
+"""S3 media access for the boto3 client: GetObject with size checks, streamed base64, errors classified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+from messaging.errors import PermanentError, RejectCode, TransientError, TransientKind
+from messaging.media import CHUNK, encode_stream
+from messaging.ports import EncodedMedia, S3Object
+
+NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
+T = TypeVar("T")
+
+
+class S3ObjectReader:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
+        def whole(stream: Any, size: int) -> bytes:
+            # Read one byte past the limit so a wrong ContentLength cannot smuggle in more.
+            data: bytes = stream.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise PermanentError(RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is over {max_bytes} bytes")
+            return data
+
+        data, _, content_type = self._get(bucket, key, max_bytes, whole)
+        return S3Object(data, content_type)
+
+    def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
+        def encoded(stream: Any, size: int) -> bytearray:
+            return encode_stream(stream.iter_chunks(CHUNK), size, max_bytes)
+
+        data, size, content_type = self._get(bucket, key, max_bytes, encoded)
+        return EncodedMedia(data, size, content_type)
+
+    def _get(
+        self, bucket: str, key: str, max_bytes: int, consume: Callable[[Any, int], T]
+    ) -> tuple[T, int, str | None]:
+        """GetObject, refuse it by its announced size, let `consume` read the body; S3 errors classified."""
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+            size = int(response.get("ContentLength") or 0)
+            stream = response["Body"]
+            try:
+                if size > max_bytes:
+                    raise PermanentError(
+                        RejectCode.MEDIA_TOO_LARGE, f"s3://{bucket}/{key} is {size} bytes; at most {max_bytes} allowed"
+                    )
+                return consume(stream, size), size, response.get("ContentType")
+            finally:
+                stream.close()
+        except ClientError as exc:
+            raise _s3_error(exc, bucket, key) from None
+        except BotoCoreError as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {exc}") from None
+
+
+def _s3_error(exc: ClientError, bucket: str, key: str) -> Exception:
+    code = str(exc.response.get("Error", {}).get("Code"))
+    if code in NOT_FOUND_CODES:
+        return PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist")
+    return TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {code}")

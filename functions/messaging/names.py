@@ -1,0 +1,81 @@
+"""Names shared by the functions, the CDK stack and the local world (DESIGN.md section 5).
+
+This module imports nothing, so infra/ and the local world can load it without the Lambda's
+dependencies.
+"""
+
+from __future__ import annotations
+
+# Lambda environment variables (contract: names are fixed by DESIGN.md section 5).
+ENV_TELEGENT_BASE_URL = "TELEGENT_BASE_URL"
+ENV_TELEGENT_SECRET_ID = "TELEGENT_SECRET_ID"
+ENV_MESSAGES_TABLE = "MESSAGES_TABLE"
+ENV_IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+ENV_MEDIA_BUCKET = "MEDIA_BUCKET"
+ENV_DLQ_URL = "DLQ_URL"
+ENV_RATE_LIMIT_TABLE = "RATE_LIMIT_TABLE"
+ENV_RATE_LIMIT_PER_MINUTE = "TELEGENT_RATE_LIMIT_PER_MINUTE"
+ENV_RATE_LIMIT_BURST = "TELEGENT_RATE_LIMIT_BURST"
+
+# Optional tuning knobs (our extensions; every one has a safe default).
+ENV_MEDIA_PREFIX = "MEDIA_PREFIX"
+ENV_BODY_MAX_CHARS = "BODY_MAX_CHARS"
+ENV_MAX_RECIPIENTS = "MAX_RECIPIENTS"
+ENV_MAX_MEDIA_ITEMS = "MAX_MEDIA_ITEMS"
+ENV_MAX_MEDIA_BYTES = "MAX_MEDIA_BYTES"
+ENV_CONNECT_TIMEOUT = "TELEGENT_CONNECT_TIMEOUT_SECONDS"
+ENV_READ_TIMEOUT = "TELEGENT_READ_TIMEOUT_SECONDS"
+ENV_TOKEN_EXPIRY_MARGIN = "TELEGENT_TOKEN_EXPIRY_MARGIN_SECONDS"
+ENV_SECRET_MAX_AGE = "TELEGENT_SECRET_MAX_AGE_SECONDS"
+ENV_RESULT_TTL_DAYS = "RESULT_TTL_DAYS"
+ENV_SEND_CONCURRENCY = "SEND_CONCURRENCY"
+ENV_TIMEOUT_GUARD_MS = "TIMEOUT_GUARD_MS"
+
+DEFAULT_TELEGENT_BASE_URL = "https://api.telegent.com/v1.0"
+DEFAULT_RATE_LIMIT_PER_MINUTE = 50
+
+# Messages table (DESIGN.md section 3).
+MESSAGES_PARTITION_KEY = "RequestId"
+MESSAGES_MESSAGE_ID_INDEX = "MessageIdIndex"
+MESSAGES_MESSAGE_ID_ATTRIBUTE = "MessageId"
+MESSAGES_TTL_ATTRIBUTE = "ExpiresAt"
+
+# Powertools idempotency table layout (its defaults).
+IDEMPOTENCY_PARTITION_KEY = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+# Shared rate limiter table.
+RATE_LIMIT_PARTITION_KEY = "pk"
+
+# Handler string relative to the asset root functions/.
+SENDER_HANDLER = "sender.handler.handler"
+
+# Message attributes on the copy of a rejected message in the DLQ.
+DLQ_ATTR_REASON = "Reason"
+DLQ_ATTR_ERROR_CODE = "ErrorCode"
+DLQ_ATTR_ERROR_MESSAGE = "ErrorMessage"
+DLQ_ATTR_REQUEST_ID = "RequestId"
+DLQ_ATTR_SOURCE_MESSAGE_ID = "SourceMessageId"
+DLQ_ATTR_SOURCE_QUEUE = "SourceQueueArn"
+DLQ_ATTR_REJECTED_AT = "RejectedAt"
+DLQ_ATTR_RECEIVE_COUNT = "ReceiveCount"
+# The first SQS message id of the request, kept on requeued copies and DLQ copies alike, so a
+# request without an IdempotencyKey keeps its key when it is requeued or redriven.
+ATTR_ORIGINAL_MESSAGE_ID = "OriginalMessageId"
+# How many times the sender put a throttled copy back on the queue.
+ATTR_REQUEUE_COUNT = "TelegentRequeues"
+
+# Metric names the sender emits (Powertools adds the dimension service=<POWERTOOLS_SERVICE_NAME>);
+# the stack's alarms and dashboard read the same names.
+METRIC_SENT = "MessagesSent"
+METRIC_REJECTED = "MessagesRejected"
+METRIC_DUPLICATES = "DuplicatesSkipped"
+METRIC_IDEMPOTENCY_CONFLICTS = "IdempotencyConflicts"
+METRIC_TRANSIENT_FAILURES = "TransientFailures"
+METRIC_TRANSIENT_FAILURE_PREFIX = "TransientFailure"  # + the failure class, e.g. TransientFailureThrottled
+METRIC_AMBIGUOUS_SENDS = "AmbiguousSends"
+METRIC_RETRIES_EXHAUSTED = "RetriesExhausted"
+METRIC_REQUEUED = "Requeued"
+METRIC_TOKEN_FETCHES = "TokenFetches"
+METRIC_VENDOR_LATENCY = "VendorLatency"
+METRIC_VENDOR_REQUESTS = "VendorRequests"

@@ -1,0 +1,151 @@
+"""The small interfaces the domain and the functions depend on, and the values that cross them.
+
+Adapters (aws_adapters/, telegent/, observability/) implement these; unit tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from messaging.rows import ResultRow
+
+# ---------------------------------------------------------------- the vendor
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Telegent took the message (2xx with a MessageId)."""
+
+    message_id: str
+    vendor_status: str
+    message_type: str | None
+    cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    account_key: str
+    account_secret: str = field(repr=False)
+
+
+# Returns the account credentials; True asks for a fresh read (after the vendor refused a token).
+CredentialsSource = Callable[[bool], Credentials]
+
+
+class VendorClient(Protocol):
+    def send(self, payload: Mapping[str, Any]) -> Acceptance:
+        """POST /message/outbound; raises PermanentError or TransientError (DESIGN.md section 4)."""
+        ...
+
+
+class VendorTelemetry(Protocol):
+    def token_fetched(self) -> None: ...
+
+    def vendor_call(self, endpoint: str, status: int | None, latency_ms: float) -> None: ...
+
+
+class Telemetry(VendorTelemetry, Protocol):
+    def count(self, name: str, value: float = 1) -> None: ...
+
+
+class RequestBudget(Protocol):
+    """The vendor request budget shared by every container (one limiter, one interface)."""
+
+    def begin(self, expected_requests: int, deadline: float) -> None:
+        """A new invocation: plan for `expected_requests`, never wait past `deadline` (epoch seconds)."""
+        ...
+
+    def acquire(self) -> None:
+        """Wait for a slot; raises TransientError(RATE_LIMITED) when none comes before the deadline."""
+        ...
+
+    def penalize(self, retry_after: float | None) -> None:
+        """The vendor throttled us: slow every container down."""
+        ...
+
+
+class Unlimited:
+    """No shared limiter configured (RATE_LIMIT_TABLE unset)."""
+
+    def begin(self, expected_requests: int, deadline: float) -> None:
+        return None
+
+    def acquire(self) -> None:
+        return None
+
+    def penalize(self, retry_after: float | None) -> None:
+        return None
+
+
+# ---------------------------------------------------------------- storage and queues
+
+
+class ResultStore(Protocol):
+    def record(self, row: ResultRow) -> bool:
+        """Write the row unless a newer state is there (the lifecycle rule); True when written."""
+        ...
+
+
+@dataclass(frozen=True)
+class S3Object:
+    data: bytes
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class EncodedMedia:
+    base64: bytearray  # ASCII, spliced into the request body without another copy
+    size: int
+    content_type: str | None
+
+
+class ObjectReader(Protocol):
+    def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
+        """The object's bytes; PermanentError when missing or larger than max_bytes."""
+        ...
+
+    def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
+        """The object base64-encoded while streaming, so the raw bytes are never held whole."""
+        ...
+
+
+class DeadLetterSink(Protocol):
+    def copy(self, body: str, reasons: Mapping[str, str]) -> None:
+        """Put `body` on the DLQ with `reasons` as message attributes; TransientError if it cannot."""
+        ...
+
+
+class QueueControl(Protocol):
+    """The source queue; every method raises TransientError(DEPENDENCY) when SQS fails."""
+
+    def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None: ...
+
+    def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None: ...
+
+    def max_receive_count(self, queue_arn: str) -> int | None: ...
+
+
+# ---------------------------------------------------------------- at most once
+
+
+@dataclass(frozen=True)
+class Once:
+    """What the once-per-key gate did with a request."""
+
+    row: ResultRow  # the outcome's row: fresh, or replayed from the stored outcome
+    ran_now: bool  # False when an earlier receive already decided it
+    row_written: bool  # the row was committed together with the outcome
+
+
+class OnceGate(Protocol):
+    def register_lambda_context(self, context: Any) -> None:
+        """Lets an in-progress record expire when the invocation that wrote it has timed out."""
+        ...
+
+    def run(self, key: str, fingerprint: dict[str, Any], action: Callable[[], ResultRow]) -> Once:
+        """Run `action` at most once per key; a replay returns the stored row. Raises
+        IdempotencyConflict (same key, other payload) or TransientError."""
+        ...

@@ -1,0 +1,107 @@
+"""Runtime settings, read from the environment once per container (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from messaging import names as c
+
+T = TypeVar("T")
+
+
+class ConfigurationError(RuntimeError):
+    """The function is deployed without a setting it needs; every record is retried until fixed."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a request may contain. The vendor documents no limits, so these are ours."""
+
+    body_max_chars: int = 1600
+    max_recipients: int = 1
+    max_media_items: int = 10
+    max_media_bytes: int = 5 * 1024 * 1024
+    media_bucket: str | None = None
+    media_prefix: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    secret_id: str
+    messages_table: str
+    idempotency_table: str
+    dlq_url: str
+    limits: Limits
+    rate_limit_table: str | None = None
+    rate_limit_per_minute: int = c.DEFAULT_RATE_LIMIT_PER_MINUTE
+    rate_limit_burst: int = 1
+    connect_timeout: float = 3.05
+    read_timeout: float = 8.0
+    token_expiry_margin: float = 60.0
+    secret_max_age: int = 300
+    result_ttl_days: int = 90
+    send_concurrency: int = 10  # a whole default batch at once: the limiter, not the pool, paces it
+    timeout_guard_ms: int = 0
+
+    @property
+    def deadline_guard_ms(self) -> int:
+        """Time a record needs in the worst case; records are not started with less left than this."""
+        if self.timeout_guard_ms > 0:
+            return self.timeout_guard_ms
+        return int((self.connect_timeout + self.read_timeout) * 1000) + 1000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        missing = [
+            name
+            for name in (c.ENV_TELEGENT_SECRET_ID, c.ENV_MESSAGES_TABLE, c.ENV_IDEMPOTENCY_TABLE, c.ENV_DLQ_URL)
+            if not env.get(name)
+        ]
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+
+        def parsed(name: str, default: T, cast: Callable[[str], T], kind: str) -> T:
+            raw = env.get(name, "")
+            try:
+                return cast(raw) if raw.strip() else default
+            except ValueError as exc:
+                raise ConfigurationError(f"{name} must be {kind}, got {raw!r}") from exc
+
+        def integer(name: str, default: int) -> int:
+            return parsed(name, default, int, "an integer")
+
+        def number(name: str, default: float) -> float:
+            return parsed(name, default, float, "a number")
+
+        rate = integer(c.ENV_RATE_LIMIT_PER_MINUTE, c.DEFAULT_RATE_LIMIT_PER_MINUTE)
+        limits = Limits(
+            body_max_chars=integer(c.ENV_BODY_MAX_CHARS, Limits.body_max_chars),
+            max_recipients=integer(c.ENV_MAX_RECIPIENTS, Limits.max_recipients),
+            max_media_items=integer(c.ENV_MAX_MEDIA_ITEMS, Limits.max_media_items),
+            max_media_bytes=integer(c.ENV_MAX_MEDIA_BYTES, Limits.max_media_bytes),
+            media_bucket=env.get(c.ENV_MEDIA_BUCKET) or None,
+            media_prefix=env.get(c.ENV_MEDIA_PREFIX, ""),
+        )
+        return cls(
+            base_url=(env.get(c.ENV_TELEGENT_BASE_URL) or c.DEFAULT_TELEGENT_BASE_URL).rstrip("/"),
+            secret_id=env[c.ENV_TELEGENT_SECRET_ID],
+            messages_table=env[c.ENV_MESSAGES_TABLE],
+            idempotency_table=env[c.ENV_IDEMPOTENCY_TABLE],
+            dlq_url=env[c.ENV_DLQ_URL],
+            limits=limits,
+            rate_limit_table=env.get(c.ENV_RATE_LIMIT_TABLE) or None,
+            rate_limit_per_minute=rate,
+            rate_limit_burst=integer(c.ENV_RATE_LIMIT_BURST, cls.rate_limit_burst),
+            connect_timeout=number(c.ENV_CONNECT_TIMEOUT, cls.connect_timeout),
+            read_timeout=number(c.ENV_READ_TIMEOUT, cls.read_timeout),
+            token_expiry_margin=number(c.ENV_TOKEN_EXPIRY_MARGIN, cls.token_expiry_margin),
+            secret_max_age=integer(c.ENV_SECRET_MAX_AGE, cls.secret_max_age),
+            result_ttl_days=integer(c.ENV_RESULT_TTL_DAYS, cls.result_ttl_days),
+            send_concurrency=max(1, integer(c.ENV_SEND_CONCURRENCY, cls.send_concurrency)),
+            timeout_guard_ms=integer(c.ENV_TIMEOUT_GUARD_MS, cls.timeout_guard_ms),
+        )

@@ -1,0 +1,97 @@
+"""Wiring: clients and adapters created once per container, on first use, then reused."""
+
+from __future__ import annotations
+
+import threading
+
+import boto3
+from aws_adapters.idempotency import PowertoolsOnceGate, RowCommittingPersistenceLayer
+from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
+from aws_adapters.rate_limiter import SharedRateLimiter
+from aws_adapters.result_rows import DynamoResultStore
+from aws_adapters.s3_objects import S3ObjectReader
+from aws_adapters.secrets import SecretCredentials
+from botocore.config import Config
+from messaging.media import MediaFetcher
+from messaging.ports import RequestBudget, Unlimited
+from messaging.rows import now_utc
+from messaging.settings import Settings
+from observability import Telemetry
+from telegent.client import TelegentClient
+from telegent.http import new_pool_manager
+from telegent.tokens import TokenCache
+
+from sender.pipeline import SenderDeps
+
+_lock = threading.Lock()
+_deps: SenderDeps | None = None
+
+
+def _aws_config(settings: Settings) -> Config:
+    # Standard retry mode with a small budget: the SQS redelivery is the long-term retry.
+    return Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        connect_timeout=3,
+        read_timeout=10,
+        max_pool_connections=max(10, settings.send_concurrency * 2),
+    )
+
+
+def build_dependencies(settings: Settings, session: boto3.session.Session | None = None) -> SenderDeps:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    session = session or boto3.session.Session()
+    config = _aws_config(settings)
+    dynamodb = session.client("dynamodb", config=config)
+    sqs = session.client("sqs", config=config)
+    s3 = session.client("s3", config=config)
+    secrets = SecretsProvider(boto3_client=session.client("secretsmanager", config=config))
+    telemetry = Telemetry()
+    limiter: RequestBudget = (
+        SharedRateLimiter(
+            settings.rate_limit_table, dynamodb, settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
+        if settings.rate_limit_table
+        else Unlimited()
+    )
+    results = DynamoResultStore(settings.messages_table, dynamodb, settings.result_ttl_days)
+
+    vendor = TelegentClient(
+        settings.base_url,
+        SecretCredentials(settings.secret_id, secrets, settings.secret_max_age),
+        new_pool_manager(settings.connect_timeout, settings.read_timeout, settings.send_concurrency),
+        TokenCache(),
+        expiry_margin=settings.token_expiry_margin,
+        telemetry=telemetry,
+        budget=limiter,
+    )
+    persistence = RowCommittingPersistenceLayer(settings.idempotency_table, dynamodb, results)
+    return SenderDeps(
+        settings=settings,
+        vendor=vendor,
+        media=MediaFetcher(S3ObjectReader(s3), settings.limits),
+        results=results,
+        dlq=SqsDeadLetterSink(settings.dlq_url, sqs),
+        queues=SqsQueueControl(sqs),
+        once=PowertoolsOnceGate(persistence),
+        telemetry=telemetry,
+        clock=now_utc,
+        limiter=limiter,
+    )
+
+
+def get_dependencies() -> SenderDeps:
+    """The container's dependencies; built on the first invocation (so cold imports stay cheap)."""
+    global _deps  # noqa: PLW0603 - per-container cache, by design
+    if _deps is None:
+        with _lock:
+            if _deps is None:
+                _deps = build_dependencies(Settings.from_env())
+    return _deps
+
+
+def reset_dependencies() -> None:
+    """Forget the cached wiring (tests that change the environment between invocations)."""
+    global _deps  # noqa: PLW0603
+    with _lock:
+        _deps = None

@@ -1,0 +1,1 @@
+"""The Telegent mPaaS vendor client, shared by every function that talks to Telegent."""

@@ -15,7 +15,7 @@ IDEMPOTENCY_NO_PITR_REASON = (
     "record of every send is the messages table, which has point-in-time recovery."
 )
 RATE_LIMIT_NO_PITR_REASON = (
-    "The rate limiter holds only the current token-bucket state, which refills within a "
+    "The rate limiter holds only its current GCRA state (the next free slot), which is rebuilt within a "
     "minute; restoring an old copy has no value."
 )
 # Why the AWS managed key (SSESpecification.SSEEnabled: KMS with aws/dynamodb) and not a customer
@@ -34,7 +34,7 @@ IDEMPOTENCY_NO_CMK_REASON = (
     "status, stored send outcome) that expire by TTL."
 )
 RATE_LIMIT_NO_CMK_REASON = (
-    f"{_CMK_TRADE_OFF} (here the sender). The table holds only token-bucket counters, nothing sensitive."
+    f"{_CMK_TRADE_OFF} (here the sender). The table holds only the GCRA limiter state (next free slot, slowdown), nothing sensitive."
 )
 
 

@@ -34,7 +34,8 @@ IDEMPOTENCY_NO_CMK_REASON = (
     "status, stored send outcome) that expire by TTL."
 )
 RATE_LIMIT_NO_CMK_REASON = (
-    f"{_CMK_TRADE_OFF} (here the sender). The table holds only the GCRA limiter state (next free slot, slowdown), nothing sensitive."
+    f"{_CMK_TRADE_OFF} (here the sender). The table holds only the GCRA limiter state (next free slot, "
+    "slowdown), nothing sensitive."
 )
 
 

@@ -73,7 +73,8 @@ def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_outcome_and_row_commit_in_one_transaction() -> None:
     dynamo = FakeDynamo([])
     once = run(dynamo)
-    assert once.ran_now and once.row_written
+    assert once.ran_now
+    assert once.row_written
     assert once.row == ROW
     assert dynamo.kinds() == ["put", "transact"]  # in-progress, then outcome + row together
     _, items = dynamo.calls[1]
@@ -117,7 +118,8 @@ def test_a_failing_messages_table_still_makes_the_send_durable(failure: ClientEr
     """Defect: the row write failing left the idempotency record in progress; it expired and the retry sent again."""
     dynamo = FakeDynamo([failure])
     once = run(dynamo)
-    assert once.ran_now and not once.row_written
+    assert once.ran_now
+    assert not once.row_written
     assert dynamo.kinds() == ["put", "transact", "update"]
     _, completion = dynamo.calls[2]
     assert completion["TableName"] == "idem"

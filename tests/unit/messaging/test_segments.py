@@ -11,6 +11,7 @@ Where the numbers come from:
 from __future__ import annotations
 
 import pytest
+
 from messaging.segments import (
     GSM_BASIC_CHARS,
     GSM_EXTENSION_CHARS,

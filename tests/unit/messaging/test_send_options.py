@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from messaging.send_options import (
     SendAction,
     SendPlan,

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from messaging.errors import PermanentError, RejectCode, TransientError, TransientKind
+from messaging.lifecycle import RANK_FINAL
 from messaging.ports import S3Object
 from sender.pipeline import handle_record
-from messaging.lifecycle import RANK_FINAL
 from tests.unit.fakes import MEDIA_BUCKET, World, make_world, sqs_record
 
 SMS = {"To": [{"Number": "+18015737111"}], "From": "+18018018011", "Body": "Your order has shipped"}
@@ -210,28 +210,3 @@ def test_a_late_retry_never_overwrites_a_final_state(world: World) -> None:
     world.results.rows["k"].update(Status="DELIVERED", StatusRank=RANK_FINAL)
     run(world, {**SMS, "IdempotencyKey": "k"}, message_id="m2", receive_count=3)
     assert world.results.rows["k"]["Status"] == "DELIVERED"
-
-
-@pytest.mark.parametrize("size", [0, 1, 2, 3, 786_431, 786_432, 786_433, 2_000_000])
-def test_streamed_base64_matches_the_standard_encoding(size: int) -> None:
-    from messaging.media import CHUNK, encode_stream
-
-    data = bytes(i % 251 for i in range(size))
-    chunks = [data[i : i + CHUNK - 7] for i in range(0, len(data), CHUNK - 7)]  # odd-sized chunks
-    assert bytes(encode_stream(chunks, size, max_bytes=size)) == base64.b64encode(data)
-
-
-def test_streamed_base64_refuses_more_than_announced_limit() -> None:
-    from messaging.media import encode_stream
-
-    with pytest.raises(PermanentError):
-        encode_stream([b"x" * 10, b"x" * 10], 10, max_bytes=15)
-
-
-def test_numbers_quoted_by_the_vendor_are_masked_in_logs() -> None:
-    from messaging.redaction import redact_numbers
-
-    assert redact_numbers("HTTP 400: From +18018018011 is not provisioned") == (
-        "HTTP 400: From ********8011 is not provisioned"
-    )
-    assert redact_numbers("HTTP 503: retry in 30 s") == "HTTP 503: retry in 30 s"

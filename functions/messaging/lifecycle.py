@@ -30,3 +30,34 @@ RANK_FINAL = 2
 def may_replace(current_rank: int, current_updated_at: str, new_rank: int, new_updated_at: str) -> bool:
     """The lifecycle rule, for stores that apply it in code (the DynamoDB store applies it as a condition)."""
     return current_rank < new_rank or (current_rank == new_rank and current_updated_at < new_updated_at)
+
+
+# The ladder of DESIGN.md section 3. Status tracking (tracker, poller, sweep) writes its rows with
+# StatusRank = RANK_FINAL, so a replayed send outcome never hides them; among tracking writes the
+# ladder below decides, as a condition on the current Status.
+LADDER_RANK: dict[Status, int] = {
+    Status.SCHEDULED: 0,
+    Status.SENT: 1,
+    Status.UNKNOWN: 2,
+    Status.DELIVERED: 3,
+    Status.FAILED: 3,
+    Status.UNDELIVERABLE: 3,
+    Status.REJECTED: 3,
+    Status.EXPIRED: 3,
+    Status.CANCELLED: 3,
+}
+VENDOR_FINAL = frozenset({Status.DELIVERED, Status.FAILED, Status.UNDELIVERABLE})
+
+
+def may_transition(current: Status, new: Status) -> bool:
+    """A row only moves up the ladder; within one rank the first writer wins.
+
+    A real vendor final status replaces UNKNOWN (UNKNOWN ranks below the finals, so that is the
+    ladder itself). Duplicates and out-of-order receipts therefore change nothing.
+    """
+    return LADDER_RANK[current] < LADDER_RANK[new]
+
+
+def statuses_replaceable_by(new: Status) -> tuple[Status, ...]:
+    """Every current Status a write of `new` may replace (the store turns this into its condition)."""
+    return tuple(status for status in Status if may_transition(status, new))

@@ -80,6 +80,23 @@ METRIC_TOKEN_FETCHES = "TokenFetches"
 METRIC_VENDOR_LATENCY = "VendorLatency"
 METRIC_VENDOR_REQUESTS = "VendorRequests"
 
+# ---------------------------------------------------------------- reliability (DESIGN.md section 4)
+ENV_MAX_MESSAGE_AGE_HOURS = "MAX_MESSAGE_AGE_HOURS"  # how long a request without a validity may wait
+DEFAULT_MAX_MESSAGE_AGE_HOURS = 336  # SQS's own retention limit (14 days)
+ENV_MAX_PAYLOAD_BYTES = "MAX_PAYLOAD_BYTES"  # largest extended-client payload read (default: by memory)
+ENV_PAYLOAD_PREFIX = "PAYLOAD_PREFIX"  # where extended-client pointers may point (unset: MEDIA_PREFIX)
+ENV_LAMBDA_MEMORY_MB = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by Lambda itself
+# Bodies of DLQ copies too large for SQS are written here in the media bucket, and the DLQ copy
+# holds an extended-client pointer to them (which the sender unwraps when the copy is redriven).
+DLQ_PAYLOAD_PREFIX = "dlq-payloads/"
+# When the request was first put on a queue: kept on requeued copies (the first copy's SQS
+# SentTimestamp), so a request throttled for ever stops at MAX_MESSAGE_AGE_HOURS.
+ATTR_FIRST_ENQUEUED_AT = "FirstEnqueuedAt"
+METRIC_INTERNAL_ERRORS = "InternalErrors"  # unexpected exceptions (bugs): logged with type and stack
+METRIC_THROTTLED_TOO_LONG = "ThrottledTooLong"
+METRIC_MESSAGE_AGE = "MessageAgeSeconds"  # per record: seconds since FirstEnqueuedAt
+METRIC_DLQ_OFFLOADED = "DeadLetterBodiesOffloaded"
+
 # ---------------------------------------------------------------- delivery status tracking (DESIGN.md section 8)
 ENV_STATUS_QUEUE_URL = "STATUS_QUEUE_URL"
 ENV_STATUS_DLQ_URL = "STATUS_DLQ_URL"

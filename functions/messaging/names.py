@@ -97,48 +97,6 @@ METRIC_THROTTLED_TOO_LONG = "ThrottledTooLong"
 METRIC_MESSAGE_AGE = "MessageAgeSeconds"  # per record: seconds since FirstEnqueuedAt
 METRIC_DLQ_OFFLOADED = "DeadLetterBodiesOffloaded"
 
-# ---------------------------------------------------------------- delivery status tracking (DESIGN.md section 8)
-ENV_STATUS_QUEUE_URL = "STATUS_QUEUE_URL"
-ENV_STATUS_DLQ_URL = "STATUS_DLQ_URL"
-ENV_TELEGENT_CALLBACK_SECRET_ID = "TELEGENT_CALLBACK_SECRET_ID"
-ENV_EVENT_BUS_NAME = "EVENT_BUS_NAME"
-ENV_STATUS_TIMEOUT_HOURS = "STATUS_TIMEOUT_HOURS"
-ENV_STATUS_POLL_AFTER_MINUTES = "STATUS_POLL_AFTER_MINUTES"
-ENV_STATUS_POLL_MAX_SHARE = "STATUS_POLL_MAX_SHARE"
-DEFAULT_STATUS_TIMEOUT_HOURS = 72
-DEFAULT_STATUS_POLL_AFTER_MINUTES = 15
-DEFAULT_STATUS_POLL_MAX_SHARE = 0.2
-
-WEBHOOK_HANDLER = "webhook.handler.handler"
-TRACKER_HANDLER = "tracker.handler.handler"
-STATUS_POLLER_HANDLER = "status_poller.handler.handler"
-STATUS_EVENTS_HANDLER = "status_events.handler.handler"
-
-# Sparse index of SENT rows still waiting for a final status: only those rows carry PollShard.
-MESSAGES_POLL_INDEX = "PollIndex"
-MESSAGES_POLL_SHARD_ATTRIBUTE = "PollShard"  # S, always POLL_SHARD
-MESSAGES_POLL_AT_ATTRIBUTE = "PollAt"  # S, ISO 8601 UTC: when the row is next due for a details lookup
-MESSAGES_POLL_COUNT_ATTRIBUTE = "PollCount"  # N, details lookups done so far
-POLL_SHARD = "poll"
-
-# EventBridge events published on EVENT_BUS_NAME.
-EVENT_SOURCE = "telegent-sms"
-EVENT_STATUS_DETAIL_TYPE = "telegent.sms.status"
-EVENT_INBOUND_DETAIL_TYPE = "telegent.sms.inbound"
-
-# Status DLQ reasons (message attribute DLQ_ATTR_REASON).
-STATUS_REASON_UNKNOWN_MESSAGE_ID = "UNKNOWN_MESSAGE_ID"
-STATUS_REASON_UNRECOGNISED = "UNRECOGNISED_PAYLOAD"
-
-# Metrics of status tracking.
-METRIC_DELIVERED = "Delivered"
-METRIC_DELIVERY_FAILED = "DeliveryFailed"
-METRIC_UNDELIVERABLE = "Undeliverable"
-METRIC_STATUS_UNKNOWN = "StatusUnknown"
-METRIC_DELIVERY_LATENCY = "DeliveryLatency"  # ms, send to final status
-METRIC_RECEIPTS_UNMATCHED = "ReceiptsUnmatched"
-METRIC_STATUS_POLLS = "StatusPolls"
-
 # Delivery status tracking (DESIGN.md section 8): environment, handlers, indexes, metrics.
 ENV_STATUS_QUEUE_URL = "STATUS_QUEUE_URL"
 ENV_STATUS_DLQ_URL = "STATUS_DLQ_URL"
@@ -163,17 +121,23 @@ STATUS_EVENTS_HANDLER = "status_events.handler.handler"
 MESSAGES_POLL_INDEX = "PollIndex"
 MESSAGES_POLL_SHARD_ATTRIBUTE = "PollShard"
 MESSAGES_POLL_AT_ATTRIBUTE = "PollAt"
-MESSAGES_POLL_INDEX_PROJECTION = ("MessageId", "Status", "CreatedAt", "PollCount")
+MESSAGES_POLL_COUNT_ATTRIBUTE = "PollCount"  # N, details lookups done so far
+MESSAGES_POLL_INDEX_PROJECTION = ("MessageId", "Status", "CreatedAt", "UpdatedAt", "PollCount")
+POLL_SHARD = "poll"  # the one PollShard value (a second shard can be added if one partition gets hot)
 
 # Status events on EVENT_BUS_NAME.
 EVENT_SOURCE = "telegent-sms"
 EVENT_DETAIL_TYPE_STATUS = "telegent.sms.status"
 EVENT_DETAIL_TYPE_INBOUND = "telegent.sms.inbound"
 
+# Status DLQ reasons (message attribute DLQ_ATTR_REASON on the copy in STATUS_DLQ_URL).
+STATUS_REASON_UNKNOWN_MESSAGE_ID = "UNKNOWN_MESSAGE_ID"
+STATUS_REASON_UNRECOGNISED = "UNRECOGNISED_PAYLOAD"
+
 METRIC_DELIVERED = "Delivered"
 METRIC_DELIVERY_FAILED = "DeliveryFailed"
 METRIC_UNDELIVERABLE = "Undeliverable"
 METRIC_STATUS_UNKNOWN = "StatusUnknown"
-METRIC_DELIVERY_LATENCY = "DeliveryLatency"
+METRIC_DELIVERY_LATENCY = "DeliveryLatency"  # ms, send to final status
 METRIC_RECEIPTS_UNMATCHED = "ReceiptsUnmatched"
 METRIC_STATUS_POLLS = "StatusPolls"

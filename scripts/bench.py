@@ -48,10 +48,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
 sys.path[:0] = [str(ROOT), str(FUNCTIONS)]
 
-from tests.local.moto_locked import LockedMotoServer  # noqa: E402
-from tests.local.moto_server import MotoServer, free_port  # noqa: E402
-from tests.local.telegent_sandbox import SandboxControl  # noqa: E402
-from tests.local.world import DEFAULT_SECRET_VALUE, World, provision_world  # noqa: E402
+from infra.local.moto_locked import LockedMotoServer  # noqa: E402
+from infra.local.moto_server import MotoServer  # noqa: E402
+from infra.local.ports import free_port  # noqa: E402
+from infra.local.sandbox import SandboxControl  # noqa: E402
+from infra.local.world import DEFAULT_SECRET_VALUE, World, provision_world  # noqa: E402
 
 TO, FROM = "+18015737111", "+18018018011"
 MIB = 1024 * 1024
@@ -170,7 +171,7 @@ def sandbox_process() -> Iterator[SandboxControl]:
     """The Telegent sandbox in its own process (so it never competes for the handler's GIL)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.local.telegent_sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "infra.local.sandbox", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
+from infra.local.samples import load_samples, upload_media  # noqa: E402
+from infra.local.sandbox import TelegentSandbox  # noqa: E402
 from scripts.demo_report import match_outcomes, print_report, send_waves, table  # noqa: E402
 from scripts.deployed_world import deployed_stack  # noqa: E402
-from tests.local.samples import load_samples, upload_media  # noqa: E402
-from tests.local.telegent_sandbox import TelegentSandbox  # noqa: E402
 
 EVENTBRIDGE_REQUEST = {
     "IdempotencyKey": "demo-via-eventbridge-bus",

@@ -18,18 +18,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
 
+from infra.local.moto_locked import LockedMotoServer  # noqa: E402
+from infra.local.ports import free_port  # noqa: E402
+from infra.local.samples import load_samples, upload_media  # noqa: E402
+from infra.local.sandbox import SandboxControl  # noqa: E402
+from infra.local.world import provision_world  # noqa: E402
 from scripts.demo_report import match_outcomes, print_report, send_waves  # noqa: E402
-from tests.local.moto_locked import LockedMotoServer  # noqa: E402
-from tests.local.moto_server import free_port  # noqa: E402
-from tests.local.samples import load_samples, upload_media  # noqa: E402
-from tests.local.telegent_sandbox import SandboxControl  # noqa: E402
-from tests.local.world import provision_world  # noqa: E402
 
 
 def start_sandbox() -> tuple[subprocess.Popen, SandboxControl]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.local.telegent_sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "infra.local.sandbox", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )

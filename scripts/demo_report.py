@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tests.local.samples import Sample
+from infra.local.samples import Sample
 
 
 @dataclass

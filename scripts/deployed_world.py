@@ -21,9 +21,9 @@ for entry in (str(ROOT), str(ROOT / "functions")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
+from infra.local.world import World  # noqa: E402
 from scripts.local_deploy import bootstrap, deploy, destroy  # noqa: E402
 from scripts.ministack import MinistackServer  # noqa: E402
-from tests.local.world import World  # noqa: E402
 
 SANDBOX_CREDENTIALS = {"AccountKey": "DID-sandbox", "AccountSecret": "sandbox-secret"}
 # Quick enough to show every sample in seconds; the sandbox enforces no limit in the demo.

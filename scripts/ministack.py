@@ -40,7 +40,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as `python scripts/ministack.py`
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.local.server_process import ServerProcess  # noqa: E402
+from infra.local.server_process import ServerProcess  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

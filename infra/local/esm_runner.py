@@ -27,8 +27,8 @@ from typing import Any
 
 import boto3
 
-from tests.local.lambda_context import FakeLambdaContext
-from tests.local.moto_server import FAKE_CREDENTIAL, REGION
+from infra.local.aws_env import boto3_kwargs
+from infra.local.lambda_context import FakeLambdaContext
 
 logger = logging.getLogger(__name__)
 
@@ -116,13 +116,7 @@ class EventSourceRunner:
             # Same rule as the real mapping.
             raise ValueError("batch_size > 10 needs maximum_batching_window_seconds > 0")
         if isinstance(sqs, str):  # an endpoint URL: a local emulator, so fake credentials will do
-            sqs = boto3.client(
-                "sqs",
-                endpoint_url=sqs,
-                region_name=REGION,
-                aws_access_key_id=FAKE_CREDENTIAL,
-                aws_secret_access_key=FAKE_CREDENTIAL,
-            )
+            sqs = boto3.client("sqs", **boto3_kwargs(sqs))
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler

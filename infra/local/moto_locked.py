@@ -13,7 +13,7 @@ as tables grow. Since the lock makes transactions exclusive, the whole-table cop
 an undo log of just the items the transaction names (same all-or-nothing outcome).
 
     with LockedMotoServer() as moto: ...                  # same API as MotoServer
-    python -m tests.local.moto_locked -H 127.0.0.1 -p 5000  # same CLI as python -m moto.server
+    python -m infra.local.moto_locked -H 127.0.0.1 -p 5000  # same CLI as python -m moto.server
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 import threading
 from typing import Any
 
-from tests.local.moto_server import MotoServer
+from infra.local.moto_server import MotoServer
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def install_item_level_transaction_rollback() -> bool:
         # The backup moto takes of each table: the live table itself; the undo log below restores.
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[assignment]
     original = backend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -97,10 +97,10 @@ def install_item_level_transaction_rollback() -> bool:
 
 
 class LockedMotoServer(MotoServer):
-    """MotoServer, but the subprocess is `python -m tests.local.moto_locked` (DynamoDB serialised)."""
+    """MotoServer, but the subprocess is `python -m infra.local.moto_locked` (DynamoDB serialised)."""
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "tests.local.moto_locked", "-H", self.host, "-p", str(self.port)]
+        return [sys.executable, "-m", "infra.local.moto_locked", "-H", self.host, "-p", str(self.port)]
 
 
 def main(argv: list[str] | None = None) -> None:

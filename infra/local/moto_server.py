@@ -1,12 +1,12 @@
 """A real moto server in a subprocess, for tests and local runs (DESIGN.md section 6).
 
     with MotoServer() as moto:
-        os.environ.update(aws_env(moto.endpoint_url))
+        os.environ.update(moto.env())  # AWS_ENDPOINT_URL, region, fake credentials
         boto3.client("sqs").create_queue(QueueName="q")
 
 Run alone (serves until Ctrl-C):
 
-    python -m tests.local.moto_server --port 5000
+    python -m infra.local.moto_server --port 5000
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import atexit
 import contextlib
 import logging
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,31 +25,12 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from tests.local.server_process import ServerProcess
+from infra import REPO_ROOT
+from infra.local.aws_env import aws_env
+from infra.local.ports import LOOPBACK, free_port
+from infra.local.server_process import ServerProcess
 
 logger = logging.getLogger(__name__)
-
-REGION = "us-east-1"
-FAKE_CREDENTIAL = "testing"
-
-
-def aws_env(endpoint_url: str, region: str = REGION) -> dict[str, str]:
-    """Environment variables that point boto3 (and anything built on botocore) at endpoint_url."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_REGION": region,
-        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIAL,
-        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
-        # Never wait on the EC2 metadata service for credentials or region.
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 class MotoServer(ServerProcess):
@@ -58,7 +38,7 @@ class MotoServer(ServerProcess):
 
     label = "moto server"
 
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1", startup_timeout: float = 20.0):
+    def __init__(self, port: int | None = None, host: str = LOOPBACK, startup_timeout: float = 20.0):
         self.host = host
         self.port = port or free_port(host)
         self.startup_timeout = startup_timeout
@@ -79,7 +59,7 @@ class MotoServer(ServerProcess):
         self.log_path = Path(self._log_file.name)
         self._process = subprocess.Popen(
             self.command(),
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=REPO_ROOT,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -136,7 +116,7 @@ class MotoServer(ServerProcess):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a moto server on 127.0.0.1 until Ctrl-C.")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=LOOPBACK)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import mimetypes
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+from infra import REPO_ROOT
+
+EVENTS_DIR = REPO_ROOT / "events"
 MEDIA_BUCKET_PLACEHOLDER = "{{MEDIA_BUCKET}}"
 
 

@@ -5,7 +5,7 @@ Why it exists: build machines may not call the real vendor, and the relay's erro
 produced on demand. Where the vendor docs are vague the sandbox is deliberately strict (exact
 seed request schema, exact token scope) so client bugs show up here instead of in production.
 
-Run alone (repo root):   python -m tests.local.telegent_sandbox --port 8765
+Run alone:               telegent-sandbox --port 8765   (or python -m infra.local.sandbox)
 In-process:              with TelegentSandbox() as sandbox: ... sandbox.base_url ...
 Out-of-process control:  SandboxControl("http://127.0.0.1:8765")  (same methods)
 
@@ -1282,7 +1282,8 @@ class SandboxControl(_SandboxApi):
 def main(argv: list[str] | None = None) -> int:
     """Serve until SIGTERM/SIGINT; the one printed line tells the caller where."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.local.telegent_sandbox", description="Local Telegent mPaaS API sandbox."
+        prog="telegent-sandbox",
+        description="Local Telegent mPaaS API sandbox (faults and inspection: /_sandbox/, see docs/sandbox.md).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")

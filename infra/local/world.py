@@ -12,26 +12,19 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
-try:
-    from sender import constants
-except ModuleNotFoundError:  # `python -m tests.local...` without pytest's pythonpath
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
-    from sender import constants
-
-from tests.local.moto_server import FAKE_CREDENTIAL, REGION, aws_env
+from infra.local.aws_env import REGION, aws_env, fake_credentials
+from sender import constants
 
 DEFAULT_SECRET_VALUE = {"AccountKey": "DID-sandbox", "AccountSecret": "sandbox-secret"}
 DLQ_RETENTION_SECONDS = 1_209_600  # 14 days, the SQS maximum
@@ -102,9 +95,7 @@ class World:
     # -- clients -------------------------------------------------------------------------------
 
     def session(self) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id=FAKE_CREDENTIAL, aws_secret_access_key=FAKE_CREDENTIAL, region_name=self.region
-        )
+        return boto3.session.Session(**fake_credentials(self.region))
 
     def client(self, service: str) -> Any:
         """A boto3 client on this world's endpoint (cached: creating clients is slow)."""
@@ -258,7 +249,7 @@ class World:
 
     def runner(self, handler: Any, **kwargs: Any) -> Any:
         """An EventSourceRunner on this world's queue (kwargs as for EventSourceRunner)."""
-        from tests.local.esm_runner import EventSourceRunner
+        from infra.local.esm_runner import EventSourceRunner
 
         return EventSourceRunner(self.client("sqs"), self.queue_url, handler, **kwargs)
 
@@ -281,9 +272,7 @@ def provision_world(
     if suffix == "auto":
         suffix = uuid.uuid4().hex[:8]
     base = f"{prefix}-{suffix}" if suffix else prefix
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIAL, aws_secret_access_key=FAKE_CREDENTIAL, region_name=region
-    )
+    session = boto3.session.Session(**fake_credentials(region))
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     s3 = session.client("s3", endpoint_url=endpoint_url)

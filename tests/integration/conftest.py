@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from infra.local.esm_runner import DrainSummary, EventSourceRunner
+from infra.local.moto_locked import LockedMotoServer
+from infra.local.moto_server import MotoServer
+from infra.local.sandbox import TelegentSandbox
+from infra.local.world import World, provision_world
 from sender import handler as sender_handler
 from sender.dependencies import reset_dependencies
-from tests.local.esm_runner import DrainSummary, EventSourceRunner
-from tests.local.moto_locked import LockedMotoServer
-from tests.local.moto_server import MotoServer
-from tests.local.telegent_sandbox import TelegentSandbox
-from tests.local.world import World, provision_world
 
 # Short but realistic: retries come back within seconds, the suite stays fast.
 VISIBILITY_TIMEOUT = 2

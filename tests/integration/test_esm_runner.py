@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.local.esm_runner import BatchResponseError, EventSourceRunner, FunctionTimeoutError
-from tests.local.lambda_context import FakeLambdaContext
-from tests.local.moto_server import MotoServer
-from tests.local.world import World, provision_world
+from infra.local.esm_runner import BatchResponseError, EventSourceRunner, FunctionTimeoutError
+from infra.local.lambda_context import FakeLambdaContext
+from infra.local.moto_server import MotoServer
+from infra.local.world import World, provision_world
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ import base64
 
 import pytest
 
+from infra.local.samples import EVENTS_DIR, load_samples, upload_media
 from scripts.demo_report import match_outcomes, send_waves
 from tests.integration.conftest import Stack
-from tests.local.samples import EVENTS_DIR, load_samples, upload_media
 
 pytestmark = pytest.mark.integration
 

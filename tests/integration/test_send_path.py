@@ -12,8 +12,8 @@ import time
 
 import pytest
 
+from infra.local.lambda_context import FakeLambdaContext
 from tests.integration.conftest import MAX_RECEIVE_COUNT, LogCapture, Stack, sms
-from tests.local.lambda_context import FakeLambdaContext
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,8 @@ from typing import Any
 import pytest
 import urllib3
 
-from tests.local.telegent_sandbox import (
+from infra.local.ports import free_port
+from infra.local.sandbox import (
     DEFAULT_ACCOUNT_KEY,
     DEFAULT_ACCOUNT_SECRET,
     TOKEN_EXPIRY_FORMAT,
@@ -28,7 +28,6 @@ from tests.local.telegent_sandbox import (
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TO = "+18015737111"
 FROM = "+18018018011"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))  # every byte value, to prove byte-exact transport
@@ -590,17 +589,19 @@ def test_recording_redacts_secrets_and_reset_clears(sandbox: TelegentSandbox, ht
 # --------------------------------------------------------------------------- out of process
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# The installed entry points, run outside the repo: the sandbox needs no checkout on sys.path.
+SANDBOX_COMMANDS = {
+    "module": [sys.executable, "-m", "infra.local.sandbox"],
+    "console script": [str(Path(sys.executable).with_name("telegent-sandbox"))],
+}
 
 
-def test_control_api_against_subprocess(http: urllib3.PoolManager) -> None:
-    port = _free_port()
+@pytest.mark.parametrize("command", SANDBOX_COMMANDS.values(), ids=SANDBOX_COMMANDS.keys())
+def test_control_api_against_subprocess(http: urllib3.PoolManager, command: list[str], tmp_path: Path) -> None:
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.local.telegent_sandbox", "--port", str(port), "--token-ttl", "30"],
-        cwd=REPO_ROOT,
+        [*command, "--port", str(port), "--token-ttl", "30"],
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -1,21 +1,36 @@
-"""The producer's send request (DESIGN.md section 2): parsing, validation and the vendor payload."""
+"""The producer's send request (DESIGN.md section 2): parsing, validation and the vendor payload.
+
+Validation is strict (what reaches the vendor is exactly the seed's shape with well-formed values)
+and total: any decoded JSON value gives a SendRequest or a PermanentError naming every field that
+is wrong, never another exception. The string checks live in messaging.checks.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlparse
+from typing import Any, cast
 
+from messaging.checks import (
+    E164_HINT,
+    base64_decoded_size,
+    base64_problem,
+    field_name,
+    is_e164,
+    is_mime_type,
+    json_type,
+    printable_problem,
+    s3_bucket_problem,
+    s3_key_problem,
+    text_problem,
+    url_problem,
+)
 from messaging.errors import PermanentError, RejectCode
 from messaging.media import allowed_location, media_location_allowed
 from messaging.settings import Limits
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-MIME_TYPE = re.compile(r"^[A-Za-z0-9][\w.+-]*/[\w.+-]+$")
-BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+__all__ = ["InlineMedia", "S3Media", "SendRequest", "is_e164", "parse_send_request", "peek_idempotency_key"]
 
 TOP_LEVEL_FIELDS = frozenset(
     {"IdempotencyKey", "To", "From", "Owner", "Body", "CampaignId", "MmsMedia", "MmsBase64", "MmsS3"}
@@ -100,130 +115,200 @@ class SendRequest:
         return payload
 
 
+MAX_PROBLEMS_SHOWN = 10
+MAX_NAMES_SHOWN = 5
+
+TO_HINT = '[{"Number": "+18015551234"}]'
+MIME_HINT = "a MIME type like image/png (ASCII type/subtype, no parameters or spaces)"
+
+
+class _Problems:
+    """Every problem found, of which the first few are shown: a reason stays short and bounded."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.count = 0
+
+    def add(self, text: str) -> None:
+        self.count += 1
+        if len(self.shown) < MAX_PROBLEMS_SHOWN:
+            self.shown.append(text)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def text(self) -> str:
+        hidden = self.count - len(self.shown)
+        return "; ".join(self.shown) + (f"; and {hidden} more problem(s)" if hidden else "")
+
+
 def peek_idempotency_key(data: Any) -> str | None:
-    """The producer's key from a request that failed validation, if it is usable as a row key."""
-    if isinstance(data, Mapping):
-        key = data.get("IdempotencyKey")
-        if isinstance(key, str) and _valid_key(key):
-            return key
+    """The producer's key from a request that failed validation, if it is usable as a row key.
+
+    Never raises: it runs while a rejection is being recorded, whatever the input was.
+    """
+    try:
+        if isinstance(data, Mapping):
+            key = data.get("IdempotencyKey")
+            if isinstance(key, str) and printable_problem(key, IDEMPOTENCY_KEY_MAX) is None:
+                return key
+    except Exception:  # a best-effort peek must not turn a rejection into a crash
+        return None
     return None
 
 
-def _valid_key(key: str) -> bool:
-    return 0 < len(key) <= IDEMPOTENCY_KEY_MAX and key.isprintable()
+def _number_problem(value: Any) -> str:
+    got = "" if isinstance(value, str) else f" (got {json_type(value)})"
+    return f"must be {E164_HINT}{got}"
 
 
-def is_e164(value: Any) -> bool:
-    return isinstance(value, str) and bool(E164.match(value))
+def _unknown_fields(where: str, mapping: Mapping[Any, Any], allowed: frozenset[str], problems: _Problems) -> None:
+    extra = sorted(field_name(name) for name in mapping if not (isinstance(name, str) and name in allowed))
+    if extra:
+        shown = ", ".join(extra[:MAX_NAMES_SHOWN])
+        more = f" and {len(extra) - MAX_NAMES_SHOWN} more" if len(extra) > MAX_NAMES_SHOWN else ""
+        prefix = f"{where} has unknown" if where else "unknown"
+        problems.add(f"{prefix} field(s): {shown}{more}")
 
 
-def _is_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parsed = urlparse(value)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
-
-
-def _list_of_objects(data: Mapping[str, Any], name: str, allowed: set[str], problems: list[str]) -> list[Mapping]:
+def _objects(
+    data: Mapping[str, Any], name: str, allowed: frozenset[str], hint: str, problems: _Problems, *, required: bool
+) -> list[tuple[int, Mapping[str, Any]]]:
+    """The (index, object) items of an array-of-objects field; problems with its shape are added."""
     value = data.get(name)
     if value is None:
+        if required:
+            problems.add(f"{name} is required: an array like {hint}")
         return []
-    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
-        problems.append(f"{name} must be an array of objects")
+    if not isinstance(value, list):
+        problems.add(f"{name} must be an array like {hint} (got {json_type(value)})")
         return []
+    if required and not value:
+        problems.add(f"{name} must not be empty: an array like {hint}")
+    items: list[tuple[int, Mapping[str, Any]]] = []
     for index, item in enumerate(value):
-        extra = sorted(set(item) - allowed)
-        if extra:
-            problems.append(f"{name}[{index}] has unknown field(s): {', '.join(extra)}")
-    return value
+        if not isinstance(item, Mapping):
+            problems.add(f"{name}[{index}] must be an object (got {json_type(item)})")
+            continue
+        _unknown_fields(f"{name}[{index}]", item, allowed, problems)
+        items.append((index, item))
+    return items
+
+
+def _array_length(data: Mapping[str, Any], name: str) -> int:
+    value = data.get(name)
+    return len(value) if isinstance(value, list) else 0
 
 
 def parse_send_request(data: Any, limits: Limits) -> SendRequest:
-    """Validate a decoded request; raises PermanentError naming every problem found."""
+    """Validate a decoded request; raises PermanentError naming every problem found (and nothing else)."""
     if not isinstance(data, Mapping):
-        raise PermanentError(RejectCode.VALIDATION_ERROR, "the request must be a JSON object")
-    problems: list[str] = []
-
-    unknown = sorted(set(data) - TOP_LEVEL_FIELDS)
-    if unknown:
-        problems.append(f"unknown field(s): {', '.join(unknown)}")
+        raise PermanentError(RejectCode.VALIDATION_ERROR, f"the request must be a JSON object (got {json_type(data)})")
+    problems = _Problems()
+    _unknown_fields("", data, TOP_LEVEL_FIELDS, problems)
 
     key = data.get("IdempotencyKey")
-    if key is not None and not (isinstance(key, str) and _valid_key(key)):
-        problems.append(f"IdempotencyKey must be a printable string of 1-{IDEMPOTENCY_KEY_MAX} characters")
+    if key is not None and (problem := printable_problem(key, IDEMPOTENCY_KEY_MAX)) is not None:
+        problems.add(f"IdempotencyKey {problem}")
 
-    recipients = _list_of_objects(data, "To", {"Number"}, problems)
-    if "To" not in data or (isinstance(data.get("To"), list) and not data["To"]):
-        problems.append('To is required: an array of {"Number": "+E164"}')
-    elif len(recipients) > limits.max_recipients:
-        problems.append(
-            f"To has {len(recipients)} recipients; at most {limits.max_recipients} per message "
-            "(send one message per recipient)"
+    recipients: list[str] = []
+    for index, item in _objects(data, "To", frozenset({"Number"}), TO_HINT, problems, required=True):
+        number = item.get("Number")
+        if number is None:
+            problems.add(f"To[{index}].Number is required: {E164_HINT}")
+        elif not is_e164(number):
+            problems.add(f"To[{index}].Number {_number_problem(number)}")
+        else:
+            recipients.append(number)
+    if (count := _array_length(data, "To")) > limits.max_recipients:
+        problems.add(
+            f"To has {count} recipients; at most {limits.max_recipients} per message (send one message per recipient)"
         )
-    for index, item in enumerate(recipients):
-        if not is_e164(item.get("Number")):
-            problems.append(f"To[{index}].Number must be an E.164 number like +18015551234")
 
-    raw_sender = data.get("From")
-    sender = raw_sender if isinstance(raw_sender, str) and is_e164(raw_sender) else ""
-    if raw_sender is None:
-        problems.append("From is required")
-    elif not sender:
-        problems.append("From must be an E.164 number like +18015551234")
-    raw_owner = data.get("Owner", raw_sender)
-    owner = raw_owner if isinstance(raw_owner, str) and is_e164(raw_owner) else ""
-    if "Owner" in data and not owner:
-        problems.append("Owner must be an E.164 number like +18015551234")
+    sender = data.get("From")
+    if sender is None:
+        problems.add(f"From is required: {E164_HINT}")
+    elif not is_e164(sender):
+        problems.add(f"From {_number_problem(sender)}")
+    owner = data.get("Owner")
+    if owner is not None and not is_e164(owner):
+        problems.add(f"Owner {_number_problem(owner)} (or leave it out: it defaults to From)")
 
-    media_urls = _list_of_objects(data, "MmsMedia", {"MediaUrl"}, problems)
-    for index, item in enumerate(media_urls):
-        if not _is_url(item.get("MediaUrl")):
-            problems.append(f"MmsMedia[{index}].MediaUrl must be an absolute http(s) URL")
-
-    inline: list[InlineMedia] = []
-    for index, item in enumerate(_list_of_objects(data, "MmsBase64", {"Base64", "BaseType"}, problems)):
-        encoded, mime = item.get("Base64"), item.get("BaseType")
-        if not isinstance(encoded, str) or not encoded or len(encoded) % 4 or not BASE64.match(encoded):
-            problems.append(f"MmsBase64[{index}].Base64 must be non-empty standard base64")
-            continue
-        if not isinstance(mime, str) or not MIME_TYPE.match(mime):
-            problems.append(f"MmsBase64[{index}].BaseType must be a MIME type like image/png")
-            continue
-        inline.append(InlineMedia(encoded, mime, len(encoded) // 4 * 3 - (len(encoded) - len(encoded.rstrip("=")))))
-
-    s3_media: list[S3Media] = []
-    for index, item in enumerate(_list_of_objects(data, "MmsS3", {"Bucket", "Key", "BaseType"}, problems)):
-        bucket, object_key, mime = item.get("Bucket"), item.get("Key"), item.get("BaseType")
-        if not isinstance(bucket, str) or not bucket or not isinstance(object_key, str) or not object_key:
-            problems.append(f"MmsS3[{index}] needs Bucket and Key strings")
-            continue
-        if mime is not None and not (isinstance(mime, str) and MIME_TYPE.match(mime)):
-            problems.append(f"MmsS3[{index}].BaseType must be a MIME type like video/mp4")
-            continue
-        s3_media.append(S3Media(bucket, object_key, mime))
-
-    media_count = len(media_urls) + len(data.get("MmsBase64") or []) + len(data.get("MmsS3") or [])
-    if media_count > limits.max_media_items:
-        problems.append(f"{media_count} media items; at most {limits.max_media_items}")
-
-    raw_body = data.get("Body")
-    body = raw_body if isinstance(raw_body, str) else ""
-    if raw_body is None:
-        problems.append("Body is required")
-    elif not isinstance(raw_body, str):
-        problems.append("Body must be a string")
-    elif not body.strip():
-        # The vendor requires Body even for MMS (seed: required To, From, Body).
-        problems.append("Body must not be empty")
+    body = data.get("Body")
+    if body is None:
+        problems.add("Body is required (the vendor requires it for MMS too)")
+    elif not isinstance(body, str):
+        problems.add(f"Body must be a string (got {json_type(body)})")
     elif len(body) > limits.body_max_chars:
-        problems.append(f"Body has {len(body)} characters; at most {limits.body_max_chars}")
+        problems.add(f"Body has {len(body)} characters; at most {limits.body_max_chars}")
+    elif (problem := text_problem(body)) is not None:
+        problems.add(f"Body {problem}")
+    elif not body.strip():
+        problems.add("Body must not be empty or only whitespace")
 
     campaign = data.get("CampaignId")
-    if campaign is not None and not (isinstance(campaign, str) and 0 < len(campaign) <= CAMPAIGN_ID_MAX):
-        problems.append(f"CampaignId must be a string of 1-{CAMPAIGN_ID_MAX} characters")
+    if campaign is not None and (problem := printable_problem(campaign, CAMPAIGN_ID_MAX)) is not None:
+        problems.add(f"CampaignId {problem}")
+
+    media_urls: list[str] = []
+    url_hint = '[{"MediaUrl": "https://example.com/a.png"}]'
+    for index, item in _objects(data, "MmsMedia", frozenset({"MediaUrl"}), url_hint, problems, required=False):
+        url = item.get("MediaUrl")
+        if url is None:
+            problems.add(f"MmsMedia[{index}].MediaUrl is required: an absolute http(s) URL")
+        elif (problem := url_problem(url)) is not None:
+            problems.add(f"MmsMedia[{index}].MediaUrl {problem}")
+        else:
+            media_urls.append(url)
+
+    inline: list[InlineMedia] = []
+    b64_hint = '[{"Base64": "<standard base64>", "BaseType": "image/png"}]'
+    for index, item in _objects(
+        data, "MmsBase64", frozenset({"Base64", "BaseType"}), b64_hint, problems, required=False
+    ):
+        encoded, mime = item.get("Base64"), item.get("BaseType")
+        valid = True
+        if encoded is None:
+            problems.add(f"MmsBase64[{index}].Base64 is required: standard base64 of the media")
+            valid = False
+        elif (problem := base64_problem(encoded)) is not None:
+            problems.add(f"MmsBase64[{index}].Base64 {problem}")
+            valid = False
+        if mime is None:
+            problems.add(f"MmsBase64[{index}].BaseType is required: {MIME_HINT}")
+            valid = False
+        elif not is_mime_type(mime):
+            problems.add(f"MmsBase64[{index}].BaseType must be {MIME_HINT} (got {json_type(mime)})")
+            valid = False
+        if valid and isinstance(encoded, str) and isinstance(mime, str):
+            inline.append(InlineMedia(encoded, mime, base64_decoded_size(encoded)))
+
+    s3_media: list[S3Media] = []
+    s3_hint = '[{"Bucket": "media-bucket", "Key": "mms/a.mp4", "BaseType": "video/mp4"}]'
+    for index, item in _objects(
+        data, "MmsS3", frozenset({"Bucket", "Key", "BaseType"}), s3_hint, problems, required=False
+    ):
+        bucket, object_key, mime = item.get("Bucket"), item.get("Key"), item.get("BaseType")
+        valid = True
+        for name, value, check in (("Bucket", bucket, s3_bucket_problem), ("Key", object_key, s3_key_problem)):
+            if value is None:
+                problems.add(f"MmsS3[{index}].{name} is required")
+                valid = False
+            elif (problem := check(value)) is not None:
+                problems.add(f"MmsS3[{index}].{name} {problem}")
+                valid = False
+        if mime is not None and not is_mime_type(mime):
+            problems.add(f"MmsS3[{index}].BaseType must be {MIME_HINT} (got {json_type(mime)}), or left out")
+            valid = False
+        if valid and isinstance(bucket, str) and isinstance(object_key, str):
+            s3_media.append(S3Media(bucket, object_key, mime))
+
+    media_count = sum(_array_length(data, name) for name in ("MmsMedia", "MmsBase64", "MmsS3"))
+    if media_count > limits.max_media_items:
+        problems.add(f"{media_count} media items; at most {limits.max_media_items}")
 
     if problems:
-        raise PermanentError(RejectCode.VALIDATION_ERROR, "; ".join(problems))
+        raise PermanentError(RejectCode.VALIDATION_ERROR, problems.text())
 
     for index, media in enumerate(s3_media):
         if not media_location_allowed(media.bucket, media.key, limits):
@@ -238,13 +323,15 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
             RejectCode.MEDIA_TOO_LARGE, f"inline media is {inline_bytes} bytes; at most {limits.max_media_bytes}"
         )
 
+    # No problem was found, so each of these passed its check above and is a string.
+    sender, body = cast(str, sender), cast(str, body)
     return SendRequest(
-        to=tuple(item["Number"] for item in recipients),
+        to=tuple(recipients),
         sender=sender,
-        owner=owner,
+        owner=cast(str, owner) if owner is not None else sender,
         body=body,
         campaign_id=campaign,
-        media_urls=tuple(item["MediaUrl"] for item in media_urls),
+        media_urls=tuple(media_urls),
         inline_media=tuple(inline),
         s3_media=tuple(s3_media),
         idempotency_key=key,

@@ -108,6 +108,15 @@ class Settings:
     transient_failures_alarm_threshold: int
     rejected_alarm_threshold: int
 
+    # Delivery status tracking (DESIGN.md section 8)
+    callback_secret_name: str | None  # None: create the webhook credential with a generated password
+    webhook_reserved_concurrency: int
+    status_max_receive_count: int
+    status_timeout_hours: int
+    status_poll_after_minutes: int
+    status_poll_max_share: float
+    delivery_rate_alarm_threshold: float  # alarm when Delivered / all final outcomes falls below
+
     @property
     def queue_visibility_timeout_seconds(self) -> int:
         # AWS guidance for SQS event sources: at least six times the function timeout plus the
@@ -168,6 +177,17 @@ class Settings:
             oldest_message_alarm_seconds=ctx.integer("oldest_message_alarm_seconds", 900, minimum=60),
             transient_failures_alarm_threshold=ctx.integer("transient_failures_alarm_threshold", 10, minimum=1),
             rejected_alarm_threshold=ctx.integer("rejected_alarm_threshold", 1, minimum=1),
+            callback_secret_name=ctx.optional_string("callback_secret_name"),
+            webhook_reserved_concurrency=ctx.integer("webhook_reserved_concurrency", 5, minimum=1, maximum=1000),
+            status_max_receive_count=ctx.integer("status_max_receive_count", 5, minimum=1, maximum=1000),
+            status_timeout_hours=ctx.integer("status_timeout_hours", constants.DEFAULT_STATUS_TIMEOUT_HOURS, minimum=1),
+            status_poll_after_minutes=ctx.integer(
+                "status_poll_after_minutes", constants.DEFAULT_STATUS_POLL_AFTER_MINUTES, minimum=1
+            ),
+            status_poll_max_share=ctx.number(
+                "status_poll_max_share", constants.DEFAULT_STATUS_POLL_MAX_SHARE, minimum=0.0, maximum=1.0
+            ),
+            delivery_rate_alarm_threshold=ctx.number("delivery_rate_alarm_threshold", 0.9, minimum=0.0, maximum=1.0),
         )
         settings._validate()
         return settings
@@ -186,6 +206,8 @@ class Settings:
         for principal in self.queue_sender_principals:
             if not (_ACCOUNT_ID.fullmatch(principal) or principal.startswith("arn:")):
                 raise ConfigError(f"queue_sender_principals: {principal!r} is neither an account id nor an ARN")
+        if self.status_poll_after_minutes >= self.status_timeout_hours * 60:
+            raise ConfigError("status_poll_after_minutes must be shorter than status_timeout_hours")
         names = [schedule.name for schedule in self.schedules]
         if len(names) != len(set(names)):
             raise ConfigError(f"schedules: names must be unique, got {names}")
@@ -233,6 +255,23 @@ class _ContextReader:
             raise ConfigError(f"context {key!r} must be >= {minimum}, got {result}")
         if maximum is not None and result > maximum:
             raise ConfigError(f"context {key!r} must be <= {maximum}, got {result}")
+        return result
+
+    def number(self, key: str, default: float, *, minimum: float, maximum: float) -> float:
+        value = self._raw(key)
+        if value is None or value == "":
+            result = default
+        elif isinstance(value, bool):
+            raise ConfigError(f"context {key!r} must be a number, got {value!r}")
+        elif isinstance(value, int | float):
+            result = float(value)
+        else:
+            try:
+                result = float(str(value).strip())
+            except ValueError as exc:
+                raise ConfigError(f"context {key!r} must be a number, got {value!r}") from exc
+        if not minimum <= result <= maximum:
+            raise ConfigError(f"context {key!r} must be between {minimum} and {maximum}, got {result}")
         return result
 
     def boolean(self, key: str, *, default: bool) -> bool:

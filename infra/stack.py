@@ -8,14 +8,21 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.config import Settings
+from infra.constructs.callback_secret import CallbackCredentials
 from infra.constructs.event_ingress import EventBridgeIngress
 from infra.constructs.media_bucket import MediaStorage
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.python_function import FunctionPlatform, tracking_log_key
 from infra.constructs.queues import RequestQueues
 from infra.constructs.scheduling import ScheduledSends
 from infra.constructs.sender_function import SenderFunction, SenderResources
+from infra.constructs.status_events import StatusEvents
+from infra.constructs.status_poller import StatusPoller
+from infra.constructs.status_queues import StatusQueues
 from infra.constructs.tables import SenderTables
+from infra.constructs.tracker import StatusTracker
 from infra.constructs.vendor_secret import VendorCredentials
+from infra.constructs.webhook import ReceiptsWebhook
 
 
 class TelegentSmsStack(Stack):
@@ -59,6 +66,49 @@ class TelegentSmsStack(Stack):
             function=sender.function,
         )
 
+        # Delivery status tracking (DESIGN 8): receipts webhook -> status queue -> tracker -> rows;
+        # poller + sweep for rows without a receipt; status events from the table's stream.
+        platform = FunctionPlatform(
+            runtime=sender.runtime,
+            architecture=sender.architecture,
+            layer=sender.layer,
+            log_key=tracking_log_key(self, "TrackingLogKey", settings),
+        )
+        status_queues = StatusQueues(self, "StatusQueues", settings=settings)
+        callback_credentials = CallbackCredentials(self, "CallbackCredentials", settings=settings)
+        webhook = ReceiptsWebhook(
+            self,
+            "Webhook",
+            settings=settings,
+            platform=platform,
+            status_queue=status_queues.queue,
+            credentials=callback_credentials,
+        )
+        StatusTracker(
+            self,
+            "Tracker",
+            settings=settings,
+            platform=platform,
+            status_queue=status_queues.queue,
+            status_dead_letter_queue=status_queues.dead_letter_queue,
+            messages=tables.messages,
+            bus=ingress.bus,
+        )
+        StatusPoller(
+            self,
+            "StatusPoller",
+            settings=settings,
+            platform=platform,
+            messages=tables.messages,
+            rate_limit=tables.rate_limit,
+            credentials=credentials,
+            schedule_group=schedules.group,
+        )
+        status_events = StatusEvents(
+            self, "StatusEvents", settings=settings, platform=platform, messages=tables.messages, bus=ingress.bus
+        )
+        monitoring.add_delivery_tracking()
+
         outputs = {
             "QueueUrl": queues.queue.queue_url,
             "QueueArn": queues.queue.queue_arn,
@@ -73,6 +123,11 @@ class TelegentSmsStack(Stack):
             "EventBusName": ingress.bus.event_bus_name,
             "SenderFunctionName": sender.function.function_name,
             "AlarmTopicArn": monitoring.topic.topic_arn,
+            "WebhookUrl": webhook.url.url,
+            "StatusQueueUrl": status_queues.queue.queue_url,
+            "StatusDeadLetterQueueUrl": status_queues.dead_letter_queue.queue_url,
+            "StatusEventsFailureQueueUrl": status_events.failure_queue.queue_url,
+            "CallbackSecretArn": callback_credentials.secret.secret_arn,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

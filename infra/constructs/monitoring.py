@@ -22,6 +22,10 @@ METRIC_REJECTED = constants.METRIC_REJECTED
 METRIC_TRANSIENT_FAILURES = constants.METRIC_TRANSIENT_FAILURES
 METRIC_AMBIGUOUS_SENDS = constants.METRIC_AMBIGUOUS_SENDS
 SERVICE_DIMENSION = "service"
+# The delivery rate is computed only over an hour with at least this many final outcomes, so one
+# failed message at night does not page anyone.
+DELIVERY_RATE_PERIOD = Duration.hours(1)
+DELIVERY_RATE_MIN_OUTCOMES = 10
 
 _PERIOD = Duration.minutes(5)
 
@@ -41,15 +45,8 @@ class Monitoring(Construct):
         self._settings = settings
         self.topic = self._alarm_topic()
         action = cloudwatch_actions.SnsAction(self.topic)
-
-        def sender_metric(name: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=settings.metrics_namespace,
-                metric_name=name,
-                dimensions_map={SERVICE_DIMENSION: settings.service_name},
-                statistic=cloudwatch.Stats.SUM,
-                period=_PERIOD,
-            )
+        self._action = action
+        sender_metric = self._service_metric
 
         dlq_depth = dead_letter_queue.metric_approximate_number_of_messages_visible(
             period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
@@ -129,6 +126,86 @@ class Monitoring(Construct):
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
         )
+
+    def _service_metric(
+        self, name: str, statistic: str = cloudwatch.Stats.SUM, period: Duration = _PERIOD
+    ) -> cloudwatch.Metric:
+        """A metric the functions emit through Powertools (dimension service=<service name>)."""
+        return cloudwatch.Metric(
+            namespace=self._settings.metrics_namespace,
+            metric_name=name,
+            dimensions_map={SERVICE_DIMENSION: self._settings.service_name},
+            statistic=statistic,
+            period=period,
+        )
+
+    def add_delivery_tracking(self) -> list[cloudwatch.Alarm]:
+        """Alarms on a falling delivery rate and on unmatched receipts; dashboard rows for delivery (DESIGN 8)."""
+        outcomes = {
+            "delivered": constants.METRIC_DELIVERED,
+            "failed": constants.METRIC_DELIVERY_FAILED,
+            "undeliverable": constants.METRIC_UNDELIVERABLE,
+        }
+        total = " + ".join(f"FILL({key}, 0)" for key in outcomes)
+        delivery_rate = cloudwatch.MathExpression(
+            expression=f"IF(({total}) >= {DELIVERY_RATE_MIN_OUTCOMES}, FILL(delivered, 0) / ({total}))",
+            using_metrics={
+                key: self._service_metric(name, period=DELIVERY_RATE_PERIOD) for key, name in outcomes.items()
+            },
+            label="Delivery rate (Delivered / final outcomes)",
+            period=DELIVERY_RATE_PERIOD,
+        )
+        unmatched = self._service_metric(constants.METRIC_RECEIPTS_UNMATCHED)
+        alarms = [
+            cloudwatch.Alarm(
+                self,
+                "DeliveryRateLow",
+                metric=delivery_rate,
+                threshold=self._settings.delivery_rate_alarm_threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                # Fewer outcomes than the minimum (or none) give no data point: not a falling rate.
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description="Fewer messages than expected reach DELIVERED: check FAILED/UNDELIVERABLE rows "
+                "(ErrorCode, VendorStatus) and the Telegent status page.",
+            ),
+            self._alarm(
+                "ReceiptsUnmatched",
+                unmatched,
+                threshold=1,
+                description="Receipts arrived for MessageIds with no row: they are in the status DLQ with reason "
+                "UNKNOWN_MESSAGE_ID (another system on the same route, or rows lost).",
+            ),
+        ]
+        for alarm in alarms:
+            alarm.add_alarm_action(self._action)
+        latency = [
+            self._service_metric(constants.METRIC_DELIVERY_LATENCY, statistic=cloudwatch.Stats.p(p)) for p in (50, 99)
+        ]
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Delivery rate", left=[delivery_rate], left_y_axis={"min": 0, "max": 1}, width=8
+            ),
+            cloudwatch.GraphWidget(title="Send to final status (DeliveryLatency)", left=latency, width=8),
+            cloudwatch.GraphWidget(
+                title="Delivery outcomes",
+                left=[
+                    self._service_metric(name)
+                    for name in (
+                        constants.METRIC_DELIVERED,
+                        constants.METRIC_DELIVERY_FAILED,
+                        constants.METRIC_UNDELIVERABLE,
+                        constants.METRIC_STATUS_UNKNOWN,
+                        constants.METRIC_RECEIPTS_UNMATCHED,
+                    )
+                ],
+                right=[self._service_metric(constants.METRIC_STATUS_POLLS)],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Delivery alarms", alarms=alarms, width=24))
+        self.alarms.extend(alarms)
+        return alarms
 
     def _alarm_topic(self) -> sns.Topic:
         removal_policy = RemovalPolicy.DESTROY if self._settings.ephemeral else RemovalPolicy.RETAIN

@@ -83,6 +83,8 @@ class SenderFunction(Construct):
         super().__init__(scope, construct_id)
         runtime = python_runtime(settings.python_version)
         architecture = _ARCHITECTURES[settings.architecture]
+        self.runtime = runtime
+        self.architecture = architecture
 
         removal_policy = RemovalPolicy.DESTROY if settings.ephemeral else RemovalPolicy.RETAIN
         self.log_key = self._log_key(settings, removal_policy)
@@ -115,6 +117,7 @@ class SenderFunction(Construct):
             build_locally=settings.is_emulator,
             layer_arn=settings.powertools_layer_arn,
         )
+        self.layer = powertools.layer  # shared with the status-tracking functions
 
         tables = resources.tables
         self.function = lambda_.Function(
@@ -144,6 +147,8 @@ class SenderFunction(Construct):
                 constants.ENV_DLQ_URL: resources.dead_letter_queue.queue_url,
                 constants.ENV_RATE_LIMIT_PER_MINUTE: str(settings.rate_limit_per_minute),
                 constants.ENV_RATE_LIMIT_BURST: str(settings.rate_limit_burst),
+                # The sender sets the row's first PollAt (DESIGN 8: first poll without a receipt).
+                constants.ENV_STATUS_POLL_AFTER_MINUTES: str(settings.status_poll_after_minutes),
                 "POWERTOOLS_SERVICE_NAME": settings.service_name,
                 "POWERTOOLS_LOG_LEVEL": settings.log_level,
                 "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,

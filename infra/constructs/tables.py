@@ -50,6 +50,8 @@ class SenderTables(Construct):
             constants.MESSAGES_PARTITION_KEY,
             ttl_attribute=constants.MESSAGES_TTL_ATTRIBUTE,
             point_in_time_recovery=True,
+            # Every change of a row, old and new image, for the status-events publisher (DESIGN 8).
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         )
         skip_checks(self.messages, {"CKV_AWS_119": MESSAGES_NO_CMK_REASON})
         self.messages.add_global_secondary_index(
@@ -58,6 +60,17 @@ class SenderTables(Construct):
                 name=constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, type=dynamodb.AttributeType.STRING
             ),
             projection_type=dynamodb.ProjectionType.ALL,
+        )
+        # Sparse: only SENT rows still waiting for a final status carry PollShard and PollAt, so the
+        # poller finds the rows due (PollAt <= now) per shard with a Query, never a Scan.
+        self.messages.add_global_secondary_index(
+            index_name=constants.MESSAGES_POLL_INDEX,
+            partition_key=dynamodb.Attribute(
+                name=constants.MESSAGES_POLL_SHARD_ATTRIBUTE, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=constants.MESSAGES_POLL_AT_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(constants.MESSAGES_POLL_INDEX_PROJECTION),
         )
 
         # Layout expected by the defaults of Powertools' DynamoDBPersistenceLayer.
@@ -91,6 +104,7 @@ class SenderTables(Construct):
         *,
         ttl_attribute: str | None = None,
         point_in_time_recovery: bool = False,
+        stream: dynamodb.StreamViewType | None = None,
     ) -> dynamodb.Table:
         # dynamodb.Table (AWS::DynamoDB::Table) rather than TableV2 (AWS::DynamoDB::GlobalTable):
         # a single-region service needs no replicas, and the emulator knows the plain table type.
@@ -101,6 +115,7 @@ class SenderTables(Construct):
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute=ttl_attribute,
+            stream=stream,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=point_in_time_recovery
             ),

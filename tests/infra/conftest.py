@@ -30,6 +30,7 @@ CONFIGURED_CONTEXT: dict[str, Any] = {
     "queue_sender_principals": ["111122223333", "arn:aws:iam::444455556666:role/order-service"],
     "alarm_email": "ops@example.com",
     "secret_name": "telegent/account",
+    "callback_secret_name": "telegent/callback",
     "event_bus_name": "orders",
     "event_detail_type": "orders.sms.send",
     "max_receive_count": "3",  # strings, as `cdk synth -c key=value` passes them

@@ -20,6 +20,8 @@ from tests.infra.conftest import Synthesized, synthesize
 pytestmark = pytest.mark.infra
 
 SENDER_FUNCTION = {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+# Reserved concurrency, no VPC, no secrets in the environment, synchronous invokes only (its URL).
+WEBHOOK_FUNCTION = {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
 AUTO_DELETE_HANDLER = {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"}
 
 # Logical-id fragment -> skipped check ids, for target=aws with every default.
@@ -33,7 +35,20 @@ DEFAULT_SKIPS: dict[str, set[str]] = {
     "MediaMediaBucket": {"CKV_AWS_21"},
     "VendorCredentialsSecret": {"CKV_AWS_149"},
     "SenderFunction": SENDER_FUNCTION,
+    "StatusQueuesStatusDeadLetterQueue": {"CKV_AWS_27"},
+    "StatusQueuesStatusQueue": {"CKV_AWS_27"},
+    "StatusEventsFailureQueue": {"CKV_AWS_27"},
+    "CallbackCredentialsSecret": {"CKV_AWS_149"},
+    "WebhookHandlerFunction": WEBHOOK_FUNCTION,
+    # The public Function URL (AuthType NONE) and the two permissions that let anyone call it.
+    "WebhookHandlerFunctionFunctionUrl": {"CKV_AWS_258"},
+    "WebhookHandlerFunctioninvokefunctionurl": {"CKV_AWS_301"},
+    "WebhookHandlerFunctioninvokefunction": {"CKV_AWS_301"},
+    "TrackerHandlerFunction": SENDER_FUNCTION,
+    "StatusPollerHandlerFunction": SENDER_FUNCTION,
+    "StatusEventsHandlerFunction": SENDER_FUNCTION,
 }
+IMPORTED_SECRETS = {"VendorCredentialsSecret", "CallbackCredentialsSecret"}
 
 
 def skips_by_resource(stack: Synthesized) -> dict[str, list[dict[str, Any]]]:
@@ -45,10 +60,11 @@ def skips_by_resource(stack: Synthesized) -> dict[str, list[dict[str, Any]]]:
 
 
 def skipped_ids(stack: Synthesized) -> dict[str, set[str]]:
-    """The skips keyed by the expectation's fragment that names each resource (exactly one must)."""
+    """The skips keyed by the longest expectation fragment each logical id starts with (one must)."""
     found: dict[str, set[str]] = {}
     for logical_id, skips in skips_by_resource(stack).items():
-        (fragment,) = [f for f in [*DEFAULT_SKIPS, "CustomS3AutoDeleteObjects"] if logical_id.startswith(f)]
+        fragment = max((f for f in [*DEFAULT_SKIPS, "CustomS3AutoDeleteObjects"] if logical_id.startswith(f)), key=len)
+        assert fragment not in found, (fragment, logical_id)
         found[fragment] = {skip["id"] for skip in skips}
     return found
 
@@ -62,7 +78,7 @@ def test_emulator_stack_skips_the_same(emulator_stack: Synthesized) -> None:
 
 
 def test_configured_stack_skips(configured_stack: Synthesized) -> None:
-    expected = {name: ids for name, ids in DEFAULT_SKIPS.items() if name != "VendorCredentialsSecret"}
+    expected = {name: ids for name, ids in DEFAULT_SKIPS.items() if name not in IMPORTED_SECRETS}
     # An imported secret is not in the template; CDK's auto-delete handler is (ephemeral on AWS).
     assert skipped_ids(configured_stack) == {**expected, "CustomS3AutoDeleteObjects": AUTO_DELETE_HANDLER}
 

@@ -49,17 +49,21 @@ def policy_statements(stack: Synthesized, role_fragment: str) -> list[dict[str, 
 
 def test_resource_counts(default_stack: Synthesized) -> None:
     template = default_stack.template
-    template.resource_count_is("AWS::SQS::Queue", 2)
+    # requests + DLQ, status + status DLQ, status-events failures
+    template.resource_count_is("AWS::SQS::Queue", 5)
     template.resource_count_is("AWS::DynamoDB::Table", 3)
     template.resource_count_is("AWS::S3::Bucket", 2)  # media + its access logs
-    template.resource_count_is("AWS::Lambda::Function", 1)  # no auto-delete handler without ephemeral
-    template.resource_count_is("AWS::KMS::Key", 2)  # alarm topic + sender log group
-    template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
-    template.resource_count_is("AWS::SecretsManager::Secret", 1)
+    # sender, webhook, tracker, status poller, status events (no auto-delete handler without ephemeral)
+    template.resource_count_is("AWS::Lambda::Function", 5)
+    template.resource_count_is("AWS::Lambda::Url", 1)
+    template.resource_count_is("AWS::KMS::Key", 3)  # alarm topic, sender logs, tracking functions' logs
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 3)  # request queue, status queue, stream
+    template.resource_count_is("AWS::SecretsManager::Secret", 2)  # vendor account, webhook credential
     template.resource_count_is("AWS::Scheduler::ScheduleGroup", 1)
-    template.resource_count_is("AWS::Scheduler::Schedule", 0)
+    template.resource_count_is("AWS::Scheduler::Schedule", 1)  # the status poller's
     template.resource_count_is("AWS::Events::Rule", 1)
-    template.resource_count_is("AWS::CloudWatch::Alarm", 6)
+    template.resource_count_is("AWS::Events::EventBus", 0)  # status events go to the ingress bus
+    template.resource_count_is("AWS::CloudWatch::Alarm", 8)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     template.resource_count_is("AWS::SNS::Topic", 1)
     template.resource_count_is("AWS::SNS::Subscription", 0)
@@ -67,7 +71,7 @@ def test_resource_counts(default_stack: Synthesized) -> None:
 
 class TestQueues:
     def test_request_queue(self, default_stack: Synthesized) -> None:
-        dlq = logical_id(default_stack, "AWS::SQS::Queue", "DeadLetterQueue")
+        dlq = logical_id(default_stack, "AWS::SQS::Queue", "QueuesDeadLetterQueue")
         default_stack.template.has_resource_properties(
             "AWS::SQS::Queue",
             {
@@ -93,9 +97,9 @@ class TestQueues:
             },
         )
 
-    def test_both_queues_refuse_plain_http(self, default_stack: Synthesized) -> None:
+    def test_every_queue_refuses_plain_http(self, default_stack: Synthesized) -> None:
         policies = resources_of(default_stack, "AWS::SQS::QueuePolicy")
-        assert len(policies) == 2
+        assert len(policies) == 5
         default_stack.template.all_resources_properties(
             "AWS::SQS::QueuePolicy",
             {"PolicyDocument": {"Statement": Match.array_with([DENY_INSECURE_TRANSPORT])}},
@@ -134,6 +138,7 @@ class TestSenderFunction:
             constants.ENV_RATE_LIMIT_TABLE,
             constants.ENV_RATE_LIMIT_PER_MINUTE,
             constants.ENV_RATE_LIMIT_BURST,
+            constants.ENV_STATUS_POLL_AFTER_MINUTES,
             "POWERTOOLS_SERVICE_NAME",
             "POWERTOOLS_LOG_LEVEL",
             "POWERTOOLS_METRICS_NAMESPACE",
@@ -147,9 +152,10 @@ class TestSenderFunction:
             constants.ENV_RATE_LIMIT_TABLE: {"Ref": logical_id(stack, "AWS::DynamoDB::Table", "RateLimit")},
             constants.ENV_MEDIA_BUCKET: {"Ref": logical_id(stack, "AWS::S3::Bucket", "MediaMediaBucket")},
             constants.ENV_MEDIA_PREFIX: "mms/",
-            constants.ENV_DLQ_URL: {"Ref": logical_id(stack, "AWS::SQS::Queue", "DeadLetterQueue")},
+            constants.ENV_DLQ_URL: {"Ref": logical_id(stack, "AWS::SQS::Queue", "QueuesDeadLetterQueue")},
             constants.ENV_RATE_LIMIT_PER_MINUTE: "50",
             constants.ENV_RATE_LIMIT_BURST: "1",
+            constants.ENV_STATUS_POLL_AFTER_MINUTES: "15",
             "POWERTOOLS_SERVICE_NAME": "telegent-sms",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_METRICS_NAMESPACE": "TelegentSms",
@@ -259,7 +265,7 @@ class TestLeastPrivilege:
             "sqs:GetQueueUrl",
             "sqs:SendMessage",
         }
-        assert actions_on(arn("DeadLetterQueue", "AWS::SQS::Queue")) == {
+        assert actions_on(arn("QueuesDeadLetterQueue", "AWS::SQS::Queue")) == {
             "sqs:SendMessage",
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
@@ -276,7 +282,7 @@ class TestLeastPrivilege:
         assert actions_on(media_prefix) == {"s3:GetObject"}
         assert {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == (
             actions_on(arn("RequestQueue", "AWS::SQS::Queue"))
-            | actions_on(arn("DeadLetterQueue", "AWS::SQS::Queue"))
+            | actions_on(arn("QueuesDeadLetterQueue", "AWS::SQS::Queue"))
             | crud
             | {"dynamodb:DeleteItem"}
             | {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
@@ -311,8 +317,28 @@ class TestTables:
                                 {"AttributeName": constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, "KeyType": "HASH"}
                             ],
                             "Projection": {"ProjectionType": "ALL"},
-                        }
+                        },
+                        {
+                            "IndexName": constants.MESSAGES_POLL_INDEX,
+                            "KeySchema": [
+                                {"AttributeName": constants.MESSAGES_POLL_SHARD_ATTRIBUTE, "KeyType": "HASH"},
+                                {"AttributeName": constants.MESSAGES_POLL_AT_ATTRIBUTE, "KeyType": "RANGE"},
+                            ],
+                            "Projection": {
+                                "ProjectionType": "INCLUDE",
+                                "NonKeyAttributes": list(constants.MESSAGES_POLL_INDEX_PROJECTION),
+                            },
+                        },
                     ],
+                    "AttributeDefinitions": Match.array_equals(
+                        [
+                            {"AttributeName": constants.MESSAGES_PARTITION_KEY, "AttributeType": "S"},
+                            {"AttributeName": constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, "AttributeType": "S"},
+                            {"AttributeName": constants.MESSAGES_POLL_SHARD_ATTRIBUTE, "AttributeType": "S"},
+                            {"AttributeName": constants.MESSAGES_POLL_AT_ATTRIBUTE, "AttributeType": "S"},
+                        ]
+                    ),
+                    "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
                 },
                 "DeletionPolicy": "Retain",
                 "UpdateReplacePolicy": "Retain",

@@ -45,7 +45,7 @@ def test_configured_producers_may_send(configured_stack: Synthesized) -> None:
 
 
 def test_imported_secret_is_read_by_name(configured_stack: Synthesized) -> None:
-    configured_stack.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    configured_stack.template.resource_count_is("AWS::SecretsManager::Secret", 0)  # both imported
     variables = function_properties(configured_stack)["Environment"]["Variables"]
     assert variables[constants.ENV_TELEGENT_SECRET_ID] == "telegent/account"
     (secret_statement,) = [
@@ -59,7 +59,7 @@ def test_recurring_schedule_puts_the_payload_on_the_queue(configured_stack: Synt
     stack = configured_stack
     queue = logical_id(stack, "AWS::SQS::Queue", "RequestQueue")
     role = logical_id(stack, "AWS::IAM::Role", "SchedulingRole")
-    stack.template.resource_count_is("AWS::Scheduler::Schedule", 1)
+    stack.template.resource_count_is("AWS::Scheduler::Schedule", 2)  # this one and the status poller's
     stack.template.has_resource_properties(
         "AWS::Scheduler::Schedule",
         {

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from messaging.rows import ResultRow
+from messaging.tracking import PollCandidate, StatusChange, StatusUpdate
 
 # ---------------------------------------------------------------- the vendor
 
@@ -49,6 +51,8 @@ class VendorTelemetry(Protocol):
 
 class Telemetry(VendorTelemetry, Protocol):
     def count(self, name: str, value: float = 1) -> None: ...
+
+    def seconds(self, name: str, value: float) -> None: ...
 
 
 class RequestBudget(Protocol):
@@ -149,3 +153,42 @@ class OnceGate(Protocol):
         """Run `action` at most once per key; a replay returns the stored row. Raises
         IdempotencyConflict (same key, other payload) or TransientError."""
         ...
+
+
+# ---------------------------------------------------------------- status tracking (DESIGN.md section 8)
+
+
+class StatusStore(Protocol):
+    """Result rows as status tracking sees them; every method raises TransientError when the store fails."""
+
+    def request_id_for(self, message_id: str) -> str | None:
+        """The row's key for a Telegent MessageId (through the MessageId index); None when no row has it."""
+        ...
+
+    def apply(self, request_id: str, update: StatusUpdate) -> StatusChange | None:
+        """Write `update` when the lifecycle rule allows it; None when the row's status stays."""
+        ...
+
+    def refresh_vendor_status(self, request_id: str, vendor_status: str, status_at: datetime) -> bool:
+        """A non-final vendor status for a SENT row: VendorStatus/StatusAt only, never older over newer."""
+        ...
+
+    def due_for_poll(self, now: datetime, limit: int) -> list[PollCandidate]:
+        """Rows of the poll index with PollAt <= now, oldest first."""
+        ...
+
+    def reschedule_poll(self, request_id: str, poll_at: datetime, poll_count: int) -> bool:
+        """Next details lookup of a row that is still SENT."""
+        ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: list[tuple[str, Mapping[str, Any]]]) -> list[int]:
+        """(detail-type, detail) pairs on the bus; returns the indexes of events that were not published."""
+        ...
+
+
+class TrackingTelemetry(Protocol):
+    def count(self, name: str, value: float = 1) -> None: ...
+
+    def milliseconds(self, name: str, value: float) -> None: ...

@@ -6,8 +6,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from messaging import names as c
+from messaging.lifecycle import Status
+from messaging.rows import parse_iso
 from messaging.settings import ConfigurationError
 
 # After the first lookup (STATUS_POLL_AFTER_MINUTES after the send), the next ones wait this long.
@@ -70,3 +73,52 @@ def timed_out(sent_at: datetime, now: datetime, settings: TrackingSettings) -> b
 def polls_per_run(per_minute: int, settings: TrackingSettings) -> int:
     """The most vendor requests (token requests included) one poller run may make."""
     return int(per_minute * settings.poll_max_share)
+
+
+# ---------------------------------------------------------------- values crossing the status store
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A new Status for a row (from a receipt, a details lookup or the sweep)."""
+
+    status: Status
+    source: str  # StatusSource: callback, poll, sweep
+    status_at: datetime  # the vendor's time when known, else when we learnt it
+    written_at: datetime  # UpdatedAt
+    vendor_status: str | None = None
+    error_code: str | None = None
+
+    @property
+    def delivered_at(self) -> datetime | None:
+        return self.status_at if self.status == Status.DELIVERED else None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """What an applied update replaced."""
+
+    request_id: str
+    previous: Status | None
+    sent_at: datetime | None  # when the vendor accepted the message (the SENT row's UpdatedAt)
+
+
+@dataclass(frozen=True)
+class PollCandidate:
+    """A row of the poll index."""
+
+    request_id: str
+    message_id: str | None
+    status: Status | None
+    sent_at: datetime | None
+    poll_at: datetime | None
+    poll_count: int
+
+
+def sent_at_of(row: Mapping[str, Any]) -> datetime | None:
+    """When a row's message was sent: the SENT row's UpdatedAt (CreatedAt for other states)."""
+    text = row.get("UpdatedAt") if row.get("Status") == Status.SENT.value else row.get("CreatedAt")
+    try:
+        return parse_iso(text) if isinstance(text, str) else None
+    except ValueError:
+        return None

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+
 from messaging import names
 
 logger = Logger()
@@ -50,6 +51,14 @@ class Telemetry:
     def count(self, name: str, value: float = 1) -> None:
         with self._lock:
             self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    def milliseconds(self, name: str, value: float) -> None:
+        with self._lock:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+
+    def seconds(self, name: str, value: float) -> None:
+        with self._lock:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Seconds, value=value)
 
     def token_fetched(self) -> None:
         self.count(names.METRIC_TOKEN_FETCHES)

@@ -1,0 +1,127 @@
+"""Per-record path of the tracker: receipts update rows, inbound messages become events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from messaging import names
+from messaging.errors import TransientError, TransientKind
+from messaging.ports import DeadLetterSink, EventPublisher, QueueControl, StatusStore, TrackingTelemetry
+from messaging.receipts import Inbound, Receipt, Unrecognised, parse_envelope
+from messaging.rows import iso
+from messaging.status_writes import write_status
+from messaging.tracking import StatusUpdate
+from observability import logger
+
+SOURCE_CALLBACK = "callback"
+
+
+@dataclass
+class TrackerDeps:
+    store: StatusStore
+    events: EventPublisher
+    dlq: DeadLetterSink
+    queues: QueueControl
+    telemetry: TrackingTelemetry
+    clock: Callable[[], datetime]
+
+
+class ReceiptBeforeRow(TransientError):
+    """The receipt names a MessageId no row has yet (the sender may not have committed it)."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(TransientKind.DEPENDENCY, f"no row has MessageId {message_id} yet")
+        self.message_id = message_id
+
+
+def handle_record(record: Mapping[str, Any], deps: TrackerDeps) -> None:
+    """Batch record handler: raises only for records that must be retried."""
+    body = str(record.get("body") or "")
+    try:
+        for item in parse_envelope(body):
+            if isinstance(item, Receipt):
+                apply_receipt(item, deps)
+            elif isinstance(item, Inbound):
+                publish_inbound(item, deps)
+            else:
+                _settle_unrecognised(record, item, deps)
+    except ReceiptBeforeRow as unmatched:
+        if not _last_receive(record, deps):
+            logger.info("receipt before its row; will retry", extra={"message_id": unmatched.message_id})
+            raise
+        deps.dlq.copy(body, _reasons(record, names.STATUS_REASON_UNKNOWN_MESSAGE_ID, unmatched.message, deps))
+        deps.telemetry.count(names.METRIC_RECEIPTS_UNMATCHED)
+        logger.warning(
+            "receipt for an unknown MessageId moved to the status DLQ", extra={"message_id": unmatched.message_id}
+        )
+
+
+def apply_receipt(receipt: Receipt, deps: TrackerDeps) -> None:
+    request_id = deps.store.request_id_for(receipt.message_id)
+    if request_id is None:
+        raise ReceiptBeforeRow(receipt.message_id)
+    extra = {"message_id": receipt.message_id, "vendor_status": receipt.vendor_status, "request_id": request_id}
+    if receipt.final and receipt.status is not None:
+        update = StatusUpdate(
+            status=receipt.status,
+            source=SOURCE_CALLBACK,
+            status_at=receipt.status_at,
+            written_at=deps.clock(),
+            vendor_status=receipt.vendor_status,
+            error_code=receipt.error_code,
+        )
+        change = write_status(deps.store, request_id, update, deps.telemetry)
+        logger.info(
+            "receipt applied" if change else "receipt changes nothing", extra={**extra, "status": update.status}
+        )
+        return
+    if receipt.status is None:
+        logger.warning("unknown vendor status kept as VendorStatus, not final", extra=extra)
+    refreshed = receipt.vendor_status is not None and deps.store.refresh_vendor_status(
+        request_id, receipt.vendor_status, receipt.status_at
+    )
+    logger.info("non-final receipt", extra={**extra, "refreshed": refreshed})
+
+
+def publish_inbound(inbound: Inbound, deps: TrackerDeps) -> None:
+    failed = deps.events.publish([(names.EVENT_DETAIL_TYPE_INBOUND, inbound.event_detail())])
+    if failed:
+        raise TransientError(TransientKind.DEPENDENCY, "publishing the inbound event failed")
+    logger.info("inbound message published", extra={"message_id": inbound.message_id})
+
+
+def _settle_unrecognised(record: Mapping[str, Any], item: Unrecognised, deps: TrackerDeps) -> None:
+    deps.dlq.copy(str(record.get("body") or ""), _reasons(record, names.STATUS_REASON_UNRECOGNISED, item.problem, deps))
+    logger.warning("webhook payload not understood; copied to the status DLQ", extra={"problem": item.problem})
+
+
+def _receive_count(record: Mapping[str, Any]) -> int:
+    try:
+        return int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    except ValueError:
+        return 1
+
+
+def _last_receive(record: Mapping[str, Any], deps: TrackerDeps) -> bool:
+    arn = str(record.get("eventSourceARN") or "")
+    if not arn:
+        return True  # no queue to retry from
+    try:
+        max_receives = deps.queues.max_receive_count(arn)
+    except TransientError:
+        return False  # the redrive policy still catches it
+    return max_receives is not None and _receive_count(record) >= max_receives
+
+
+def _reasons(record: Mapping[str, Any], reason: str, message: str, deps: TrackerDeps) -> dict[str, str]:
+    return {
+        names.DLQ_ATTR_REASON: reason,
+        names.DLQ_ATTR_ERROR_MESSAGE: message,
+        names.DLQ_ATTR_SOURCE_MESSAGE_ID: str(record.get("messageId") or ""),
+        names.DLQ_ATTR_SOURCE_QUEUE: str(record.get("eventSourceARN") or ""),
+        names.DLQ_ATTR_RECEIVE_COUNT: str(_receive_count(record)),
+        names.DLQ_ATTR_REJECTED_AT: iso(deps.clock()),
+    }

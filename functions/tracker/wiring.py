@@ -1,0 +1,54 @@
+"""Wiring: clients and adapters created once per container, on first use, then reused."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import boto3
+from botocore.config import Config
+
+from aws_adapters.events import EventBridgePublisher
+from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
+from aws_adapters.status_rows import DynamoStatusStore
+from messaging import names
+from messaging.rows import now_utc
+from messaging.settings import ConfigurationError
+from observability import Telemetry
+from tracker.pipeline import TrackerDeps
+
+_lock = threading.Lock()
+_deps: TrackerDeps | None = None
+REQUIRED = (names.ENV_MESSAGES_TABLE, names.ENV_EVENT_BUS_NAME, names.ENV_STATUS_DLQ_URL)
+
+
+def build_dependencies(session: boto3.session.Session | None = None) -> TrackerDeps:
+    missing = [name for name in REQUIRED if not os.environ.get(name)]
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+    session = session or boto3.session.Session()
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    sqs = session.client("sqs", config=config)
+    return TrackerDeps(
+        store=DynamoStatusStore(os.environ[names.ENV_MESSAGES_TABLE], session.client("dynamodb", config=config)),
+        events=EventBridgePublisher(os.environ[names.ENV_EVENT_BUS_NAME], session.client("events", config=config)),
+        dlq=SqsDeadLetterSink(os.environ[names.ENV_STATUS_DLQ_URL], sqs),
+        queues=SqsQueueControl(sqs),
+        telemetry=Telemetry(),
+        clock=now_utc,
+    )
+
+
+def get_dependencies() -> TrackerDeps:
+    global _deps  # noqa: PLW0603 - per-container cache, by design
+    if _deps is None:
+        with _lock:
+            if _deps is None:
+                _deps = build_dependencies()
+    return _deps
+
+
+def reset_dependencies() -> None:
+    global _deps  # noqa: PLW0603
+    with _lock:
+        _deps = None

@@ -64,7 +64,7 @@ class TrackingWorld:
 
     def status_dlq_messages(self) -> list[dict[str, Any]]:
         sqs = self.world.client("sqs")
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             messages = sqs.receive_message(
                 QueueUrl=self.status_dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]

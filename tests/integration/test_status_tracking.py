@@ -16,6 +16,8 @@ from messaging.rows import iso
 from tests.integration.conftest import Stack, sms
 from tracker import handler as tracker_handler
 from tracker.wiring import reset_dependencies as reset_tracker
+from webhook import handler as webhook_handler
+from webhook.wiring import reset_dependencies as reset_webhook
 
 
 @pytest.fixture
@@ -24,8 +26,10 @@ def tracking(stack: Stack) -> Iterator[TrackingWorld]:
     for name, value in world.env().items():
         stack.monkeypatch.setenv(name, value)
     reset_tracker()
+    reset_webhook()
     yield world
     reset_tracker()
+    reset_webhook()
 
 
 def receipt(
@@ -200,3 +204,44 @@ def test_unrecognised_payload_is_kept_in_the_status_dlq(stack: Stack, tracking: 
     track(tracking)
     dead = tracking.status_dlq_messages()
     assert [d["attributes"]["Reason"] for d in dead] == ["UNRECOGNISED_PAYLOAD"]
+
+
+def function_url_event(body: str, authorization: str | None, content_type: str = "application/json") -> dict[str, Any]:
+    headers = {"content-type": content_type}
+    if authorization:
+        headers["authorization"] = authorization
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {"http": {"method": "POST", "path": "/"}},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def basic_auth(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_webhook_to_queue_to_tracker_to_delivered(stack: Stack, tracking: TrackingWorld) -> None:
+    from infra.local.lambda_context import FakeLambdaContext as FakeContext
+
+    put_sent_row(stack, "r1", "TMID-W")
+    body = json.dumps({"MessageId": "TMID-W", "Status": "Delivered"})
+    refused = webhook_handler.handler(function_url_event(body, basic_auth("telegent", "nope")), FakeContext())
+    assert refused["statusCode"] == 401
+    missing = webhook_handler.handler(function_url_event(body, None), FakeContext())
+    assert missing["statusCode"] == 401
+    depth = tracking.world.queue_depth(tracking.status_queue_url)
+    assert sum(depth.values()) == 0  # nothing queued by refused calls
+
+    accepted = webhook_handler.handler(
+        function_url_event(body, basic_auth("telegent", "callback-password")), FakeContext()
+    )
+    assert accepted["statusCode"] == 200
+    track(tracking)
+    assert row(stack, "r1")["Status"] == "DELIVERED"

@@ -245,3 +245,64 @@ def test_webhook_to_queue_to_tracker_to_delivered(stack: Stack, tracking: Tracki
     assert accepted["statusCode"] == 200
     track(tracking)
     assert row(stack, "r1")["Status"] == "DELIVERED"
+
+
+def stream_record(sequence: int, old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    image: dict[str, Any] = {"Keys": {"RequestId": {"S": (new or old or {})["RequestId"]}}}
+    if old is not None:
+        image["OldImage"] = {k: serializer.serialize(v) for k, v in old.items()}
+    if new is not None:
+        image["NewImage"] = {k: serializer.serialize(v) for k, v in new.items()}
+    image.update(SequenceNumber=str(sequence), StreamViewType="NEW_AND_OLD_IMAGES", SizeBytes=100)
+    return {
+        "eventID": str(sequence),
+        "eventName": "MODIFY" if old and new else ("INSERT" if new else "REMOVE"),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": image,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/messages/stream/2025-01-01T00:00:00.000",
+    }
+
+
+def test_stream_records_become_status_events(stack: Stack, tracking: TrackingWorld) -> None:
+    from decimal import Decimal
+
+    from infra.local.lambda_context import FakeLambdaContext
+    from status_events import handler as events_handler
+
+    events_handler.reset_publisher()
+    sent = {
+        "RequestId": "r0",
+        "Status": "SENT",
+        "MessageId": "TMID-0",
+        "To": "+18015737111",
+        "From": "+18018018011",
+        "Cost": Decimal("0.0045"),
+        "Segments": Decimal(1),
+    }
+    records = [stream_record(1, None, sent)]  # the send: SENT from nothing
+    for n in range(2, 13):  # eleven deliveries: two PutEvents calls
+        old = {**sent, "RequestId": f"r{n}", "MessageId": f"TMID-{n}"}
+        records.append(stream_record(n, old, {**old, "Status": "DELIVERED", "VendorStatus": "Delivered"}))
+    records.append(stream_record(13, sent, {**sent, "VendorStatus": "Sent"}))  # no status change: no event
+    response = events_handler.handler({"Records": records}, FakeLambdaContext("status-events"))
+    assert response == {"batchItemFailures": []}
+    events = []
+    for _ in range(20):
+        events += tracking.captured_events(wait_seconds=1)
+        if len(events) >= 12:
+            break
+    assert len(events) == 12
+    assert {e["detail-type"] for e in events} == {"telegent.sms.status"}
+    assert {e["source"] for e in events} == {"telegent-sms"}
+    by_request = {e["detail"]["RequestId"]: e["detail"] for e in events}
+    assert by_request["r0"]["PreviousStatus"] is None
+    assert by_request["r5"]["Status"] == "DELIVERED"
+    assert by_request["r5"]["PreviousStatus"] == "SENT"
+    assert by_request["r5"]["Cost"] == 0.0045
+    assert "+1801" not in json.dumps(events)
+    events_handler.reset_publisher()

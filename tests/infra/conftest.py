@@ -31,6 +31,12 @@ CONFIGURED_CONTEXT: dict[str, Any] = {
     "alarm_email": "ops@example.com",
     "secret_name": "telegent/account",
     "callback_secret_name": "telegent/callback",
+    "status_max_receive_count": "2",
+    "webhook_reserved_concurrency": "3",
+    "status_timeout_hours": "48",
+    "status_poll_after_minutes": "30",
+    "status_poll_max_share": "0.1",
+    "delivery_rate_alarm_threshold": "0.8",
     "event_bus_name": "orders",
     "event_detail_type": "orders.sms.send",
     "max_receive_count": "3",  # strings, as `cdk synth -c key=value` passes them
@@ -53,6 +59,7 @@ class Synthesized:
     template_json: dict[str, Any]
     template_path: Path
     validation_report: dict[str, Any]
+    outdir: Path  # the cloud assembly: template, asset manifest, staged asset.<hash> directories
 
 
 def synthesize(outdir: Path, context: Mapping[str, Any]) -> Synthesized:
@@ -74,6 +81,7 @@ def synthesize(outdir: Path, context: Mapping[str, Any]) -> Synthesized:
         template_json=stack.template,
         template_path=template_path,
         validation_report=json.loads((outdir / "validation-report.json").read_text()),
+        outdir=outdir,
     )
 
 

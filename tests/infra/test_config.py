@@ -30,6 +30,11 @@ def test_defaults() -> None:
     assert defaults.schedules == ()
     assert defaults.secret_name is None
     assert defaults.event_bus_name is None
+    assert defaults.callback_secret_name is None
+    assert (defaults.webhook_reserved_concurrency, defaults.status_max_receive_count) == (5, 5)
+    assert (defaults.status_timeout_hours, defaults.status_poll_after_minutes) == (72, 15)
+    assert defaults.status_poll_max_share == 0.2
+    assert defaults.delivery_rate_alarm_threshold == 0.9
 
 
 def test_command_line_strings() -> None:
@@ -41,6 +46,8 @@ def test_command_line_strings() -> None:
     )
     assert parsed.ephemeral is True
     assert parsed.memory_mb == 512
+    assert settings(status_poll_max_share="0.05").status_poll_max_share == 0.05
+    assert settings(status_poll_max_share=0).status_poll_max_share == 0.0
     assert parsed.queue_sender_principals == ("111122223333", "arn:aws:iam::444455556666:root")
     (schedule,) = parsed.schedules
     assert (schedule.name, schedule.expression, schedule.timezone) == ("n1", "rate(1 day)", "UTC")
@@ -68,6 +75,14 @@ def test_emulator_follows_the_host() -> None:
         ({"schedules": [{"name": "n", "expression": "every day", "payload": {"a": 1}}]}, "expression"),
         ({"schedules": [{"name": "n", "expression": "rate(1 day)"}]}, "payload"),
         ({"schedules": "[not json"}, "JSON"),
+        ({"status_poll_max_share": "1.5"}, "status_poll_max_share"),
+        ({"status_poll_max_share": "nan"}, "status_poll_max_share"),
+        ({"status_poll_max_share": "a fifth"}, "status_poll_max_share"),
+        ({"status_poll_max_share": True}, "status_poll_max_share"),
+        ({"delivery_rate_alarm_threshold": -0.1}, "delivery_rate_alarm_threshold"),
+        ({"webhook_reserved_concurrency": 0}, "webhook_reserved_concurrency"),
+        ({"status_max_receive_count": "0"}, "status_max_receive_count"),
+        ({"status_timeout_hours": 1, "status_poll_after_minutes": 60}, "status_poll_after_minutes"),
     ],
 )
 def test_bad_values_are_refused(context: dict[str, Any], message: str) -> None:

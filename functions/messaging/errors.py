@@ -17,6 +17,8 @@ class RejectCode(StrEnum):
     PAYLOAD_NOT_FOUND = "PAYLOAD_NOT_FOUND"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+    THROTTLED_TOO_LONG = "THROTTLED_TOO_LONG"  # throttled past MAX_MESSAGE_AGE_HOURS after FirstEnqueuedAt
+    INTERNAL_ERROR = "INTERNAL_ERROR"  # an unexpected exception (a bug) on the queue's last receive
 
 
 class TransientKind(StrEnum):

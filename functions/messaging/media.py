@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 from messaging.errors import PermanentError, RejectCode
+from messaging.names import DLQ_PAYLOAD_PREFIX
 from messaging.ports import ObjectReader
 from messaging.settings import Limits
 
@@ -53,26 +55,58 @@ class MediaFetcher:
         return fetched
 
     def load_payload(self, bucket: str, key: str) -> bytes:
-        """Body of an SQS extended-client pointer: same allow-list as media."""
-        if not media_location_allowed(bucket, key, self._limits):
+        """Body of an SQS extended-client pointer: under the payload prefix (or our own DLQ offloads),
+        and never more than MAX_PAYLOAD_BYTES (bounded by the function's memory)."""
+        if not payload_location_allowed(bucket, key, self._limits):
             raise PermanentError(
                 RejectCode.MEDIA_NOT_ALLOWED,
-                f"payload pointer s3://{bucket}/{key} is outside the allowed location {allowed_location(self._limits)}",
+                f"payload pointer s3://{bucket}/{key} is outside the allowed locations "
+                f"{allowed_payload_locations(self._limits)}",
             )
         try:
-            # Extended-client payloads may be far larger than media; SQS allows up to 2 GB.
-            return self._reader.read(bucket, key, 64 * 1024 * 1024).data
+            return self._reader.read(bucket, key, self._limits.max_payload_bytes).data
         except PermanentError as exc:
             if exc.code == RejectCode.MEDIA_NOT_FOUND:
                 raise PermanentError(RejectCode.PAYLOAD_NOT_FOUND, exc.message) from None
             raise
 
 
+# Percent-encoded dot, slash and backslash: a key is a name, not a path to be resolved.
+_ENCODED_PATH_CHARACTERS = re.compile(r"%(2e|2f|5c)", re.IGNORECASE)
+
+
+def safe_key(key: str) -> bool:
+    """A plain object key: no dot segments (`..`, `.`), no empty segments (`//`, a leading `/`), no
+    backslashes, no percent-encoded dots or separators, no control characters. Such a key may be
+    normalised somewhere between here and S3 and escape the allowed prefix, so it is refused."""
+    if not key or "\\" in key or _ENCODED_PATH_CHARACTERS.search(key):
+        return False
+    if not key.isprintable():
+        return False
+    return all(segment not in ("", ".", "..") for segment in key.split("/"))
+
+
+def _under(bucket: str, key: str, limits: Limits, prefix: str) -> bool:
+    return bool(limits.media_bucket) and bucket == limits.media_bucket and key.startswith(prefix) and safe_key(key)
+
+
 def media_location_allowed(bucket: str, key: str, limits: Limits) -> bool:
-    return bool(limits.media_bucket) and bucket == limits.media_bucket and key.startswith(limits.media_prefix)
+    return _under(bucket, key, limits, limits.media_prefix)
+
+
+def payload_location_allowed(bucket: str, key: str, limits: Limits) -> bool:
+    """Extended-client pointers: under PAYLOAD_PREFIX (default MEDIA_PREFIX), or a DLQ copy's body
+    that the sender offloaded itself (so a redriven copy is read back)."""
+    return _under(bucket, key, limits, limits.payload_location) or _under(bucket, key, limits, DLQ_PAYLOAD_PREFIX)
 
 
 def allowed_location(limits: Limits) -> str:
     if not limits.media_bucket:
         return "(none configured)"
     return f"s3://{limits.media_bucket}/{limits.media_prefix}*"
+
+
+def allowed_payload_locations(limits: Limits) -> str:
+    if not limits.media_bucket:
+        return "(none configured)"
+    return f"s3://{limits.media_bucket}/{limits.payload_location}* or s3://{limits.media_bucket}/{DLQ_PAYLOAD_PREFIX}*"

@@ -5,10 +5,48 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from messaging.lifecycle import Status
+from messaging.names import POLL_SHARD
+
+# Bounds that keep every row far below DynamoDB's 400 KB item limit whatever the vendor or the
+# request said (DESIGN.md section 4: "truncated reasons").
+ERROR_MESSAGE_MAX = 1000
+SHORT_TEXT_MAX = 256  # ErrorCode, VendorStatus, MessageType, CampaignId
+MESSAGE_ID_MAX = 1024  # also a GSI key (at most 2048 bytes): a longer one is not kept
+TRUNCATION_MARK = "…"
+
+# DynamoDB numbers: at most 38 significant digits, magnitude 1E-130 .. 9.99...E+125 (or zero).
+DYNAMO_NUMBER_DIGITS = 38
+DYNAMO_NUMBER_MIN_EXPONENT = -130
+DYNAMO_NUMBER_MAX_EXPONENT = 125
+# The limits boto3 serialises with (its DYNAMODB_CONTEXT); rounding in it makes the value exact there.
+_DYNAMO_ROUNDING = Context(prec=DYNAMO_NUMBER_DIGITS, Emin=-128, Emax=126)
+
+
+def storable_number(value: Decimal | None) -> Decimal | None:
+    """`value` as a number DynamoDB can hold, rounded to 38 significant digits; None when it cannot be
+    (NaN, infinities, magnitudes outside 1E-130 .. 9.99E+125)."""
+    if value is None or not isinstance(value, Decimal) or not value.is_finite():
+        return None
+    if value.is_zero():
+        return Decimal(0)
+    try:
+        rounded = _DYNAMO_ROUNDING.plus(value)
+    except (InvalidOperation, ArithmeticError):
+        return None
+    if not DYNAMO_NUMBER_MIN_EXPONENT <= rounded.adjusted() <= DYNAMO_NUMBER_MAX_EXPONENT:
+        return None
+    return rounded
+
+
+def clipped(text: str | None, limit: int) -> str | None:
+    """`text` cut to at most `limit` characters, marked when cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATION_MARK)] + TRUNCATION_MARK
 
 
 @dataclass(frozen=True)
@@ -28,6 +66,26 @@ class ResultRow:
     cost: Decimal | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # SENT rows waiting for a final status: when the status poller first looks (DESIGN.md section 8).
+    poll_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        """Bound what came from outside (vendor answers, rejection reasons) so the row and the stored
+        outcome always fit DynamoDB, whoever builds the row."""
+        bounded = {
+            "error_message": clipped(self.error_message, ERROR_MESSAGE_MAX),
+            "error_code": clipped(self.error_code, SHORT_TEXT_MAX),
+            "vendor_status": clipped(self.vendor_status, SHORT_TEXT_MAX),
+            "message_type": clipped(self.message_type, SHORT_TEXT_MAX),
+            "campaign_id": clipped(self.campaign_id, SHORT_TEXT_MAX),
+            "message_id": self.message_id
+            if self.message_id is None or len(self.message_id) <= MESSAGE_ID_MAX
+            else None,
+            "cost": storable_number(self.cost),
+        }
+        for name, value in bounded.items():
+            if value is not getattr(self, name):
+                object.__setattr__(self, name, value)
 
     def attributes(self, ttl_days: int) -> dict[str, Any]:
         """Row attributes, without the key and without empty values."""
@@ -57,6 +115,9 @@ class ResultRow:
             "Cost": self.cost,
             "ErrorCode": self.error_code,
             "ErrorMessage": self.error_message,
+            # The sparse poll index: only rows with a PollAt are in it.
+            "PollShard": POLL_SHARD if self.poll_at else None,
+            "PollAt": iso(self.poll_at) if self.poll_at else None,
         }
         return values
 
@@ -68,6 +129,7 @@ class ResultRow:
             updated_at=iso(self.updated_at),
             to=list(self.to),
             cost=str(self.cost) if self.cost is not None else None,
+            poll_at=iso(self.poll_at) if self.poll_at else None,
         )
         return record
 
@@ -90,6 +152,7 @@ class ResultRow:
             cost=Decimal(cost) if cost is not None else None,
             error_code=record.get("error_code"),
             error_message=record.get("error_message"),
+            poll_at=parse_iso(record["poll_at"]) if record.get("poll_at") else None,
         )
 
 

@@ -11,6 +11,12 @@ from messaging import names as c
 
 T = TypeVar("T")
 
+MIB = 1024 * 1024
+# Extended-client payloads: never more than this, and never more than a share of the function's memory
+# (the bytes, their JSON and the request built from them are all held at once).
+PAYLOAD_BYTES_CEILING = 64 * MIB
+PAYLOAD_MEMORY_SHARE = 8  # at most 1/8 of AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+
 
 class ConfigurationError(RuntimeError):
     """The function is deployed without a setting it needs; every record is retried until fixed."""
@@ -26,6 +32,14 @@ class Limits:
     max_media_bytes: int = 5 * 1024 * 1024
     media_bucket: str | None = None
     media_prefix: str = ""
+    # Where extended-client payload pointers may point in the media bucket; None: media_prefix.
+    # "" (set explicitly) is the bucket root, where the stock SQS Extended Client writes.
+    payload_prefix: str | None = None
+    max_payload_bytes: int = PAYLOAD_BYTES_CEILING
+
+    @property
+    def payload_location(self) -> str:
+        return self.media_prefix if self.payload_prefix is None else self.payload_prefix
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,8 @@ class Settings:
     result_ttl_days: int = 90
     send_concurrency: int = 10  # a whole default batch at once: the limiter, not the pool, paces it
     timeout_guard_ms: int = 0
+    max_message_age_hours: float = c.DEFAULT_MAX_MESSAGE_AGE_HOURS
+    status_poll_after_minutes: float = c.DEFAULT_STATUS_POLL_AFTER_MINUTES  # first details lookup of a SENT row
 
     @property
     def deadline_guard_ms(self) -> int:
@@ -79,6 +95,12 @@ class Settings:
             return parsed(name, default, float, "a number")
 
         rate = integer(c.ENV_RATE_LIMIT_PER_MINUTE, c.DEFAULT_RATE_LIMIT_PER_MINUTE)
+        memory_mb = integer(c.ENV_LAMBDA_MEMORY_MB, 0)
+        payload_default = (
+            min(PAYLOAD_BYTES_CEILING, memory_mb * MIB // PAYLOAD_MEMORY_SHARE)
+            if memory_mb > 0
+            else PAYLOAD_BYTES_CEILING
+        )
         limits = Limits(
             body_max_chars=integer(c.ENV_BODY_MAX_CHARS, Limits.body_max_chars),
             max_recipients=integer(c.ENV_MAX_RECIPIENTS, Limits.max_recipients),
@@ -86,6 +108,8 @@ class Settings:
             max_media_bytes=integer(c.ENV_MAX_MEDIA_BYTES, Limits.max_media_bytes),
             media_bucket=env.get(c.ENV_MEDIA_BUCKET) or None,
             media_prefix=env.get(c.ENV_MEDIA_PREFIX, ""),
+            payload_prefix=env.get(c.ENV_PAYLOAD_PREFIX),
+            max_payload_bytes=max(1, integer(c.ENV_MAX_PAYLOAD_BYTES, payload_default)),
         )
         return cls(
             base_url=(env.get(c.ENV_TELEGENT_BASE_URL) or c.DEFAULT_TELEGENT_BASE_URL).rstrip("/"),
@@ -104,4 +128,6 @@ class Settings:
             result_ttl_days=integer(c.ENV_RESULT_TTL_DAYS, cls.result_ttl_days),
             send_concurrency=max(1, integer(c.ENV_SEND_CONCURRENCY, cls.send_concurrency)),
             timeout_guard_ms=integer(c.ENV_TIMEOUT_GUARD_MS, cls.timeout_guard_ms),
+            max_message_age_hours=number(c.ENV_MAX_MESSAGE_AGE_HOURS, cls.max_message_age_hours),
+            status_poll_after_minutes=number(c.ENV_STATUS_POLL_AFTER_MINUTES, cls.status_poll_after_minutes),
         )

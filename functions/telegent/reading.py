@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from messaging.rows import storable_number
+
 TOKEN_EXPIRY_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+COST_TEXT_MAX = 100
+COST_LOG_MAX = 40
+# The standard library logger: the vendor client stays free of Powertools (Lambda's root handler prints it).
+_log = logging.getLogger(__name__)
 ERROR_TEXT_MAX = 500
 
 
@@ -35,16 +42,30 @@ def unwrap_data(data: Any) -> Any:
 
 
 def parse_cost(value: Any) -> Decimal | None:
+    """The vendor's Cost (a number or a "$0.0045" string) as a number DynamoDB can store, else None.
+
+    Whatever the vendor sends (NaN, Infinity, 1e400, 60 digits, 1e-400) must never fail the row
+    after the message was sent: unstorable values are dropped with a log line.
+    """
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value.strip().lstrip("$").replace(",", ""))
-        except InvalidOperation:
-            return None
-    return None
+    try:
+        if isinstance(value, int | float):
+            number = Decimal(str(value))
+        elif isinstance(value, str):
+            text = value.strip().removeprefix("$").replace(",", "")
+            if len(text) > COST_TEXT_MAX:  # no 100 kB numeric strings through Decimal
+                raise InvalidOperation
+            number = Decimal(text)
+        else:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        _log.warning("vendor Cost is not a number; dropped", extra={"cost": repr(value)[:COST_LOG_MAX]})
+        return None
+    stored = storable_number(number)
+    if stored is None:
+        _log.warning("vendor Cost cannot be stored; dropped", extra={"cost": repr(value)[:COST_LOG_MAX]})
+    return stored
 
 
 def parse_token_expiry(text: Any) -> datetime | None:

@@ -43,3 +43,29 @@ def test_missing_required_names_every_variable() -> None:
 def test_bad_number_is_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="BODY_MAX_CHARS must be an integer"):
         Settings.from_env({**REQUIRED, "BODY_MAX_CHARS": "lots"})
+
+
+def test_payload_reads_are_bounded_by_the_function_memory() -> None:
+    assert Settings.from_env(REQUIRED).limits.max_payload_bytes == 64 * 1024 * 1024  # outside Lambda
+    small = Settings.from_env({**REQUIRED, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256"})
+    assert small.limits.max_payload_bytes == 32 * 1024 * 1024  # an eighth of 256 MB
+    large = Settings.from_env({**REQUIRED, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "10240"})
+    assert large.limits.max_payload_bytes == 64 * 1024 * 1024
+    chosen = Settings.from_env({**REQUIRED, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "MAX_PAYLOAD_BYTES": "1000"})
+    assert chosen.limits.max_payload_bytes == 1000
+
+
+def test_payload_prefix_defaults_to_the_media_prefix_and_may_be_the_bucket_root() -> None:
+    default = Settings.from_env({**REQUIRED, "MEDIA_PREFIX": "mms/"})
+    assert default.limits.payload_location == "mms/"
+    root = Settings.from_env({**REQUIRED, "MEDIA_PREFIX": "mms/", "PAYLOAD_PREFIX": ""})
+    assert root.limits.payload_location == ""
+    own = Settings.from_env({**REQUIRED, "MEDIA_PREFIX": "mms/", "PAYLOAD_PREFIX": "payloads/"})
+    assert own.limits.payload_location == "payloads/"
+
+
+def test_max_message_age() -> None:
+    assert Settings.from_env(REQUIRED).max_message_age_hours == 336
+    assert Settings.from_env({**REQUIRED, "MAX_MESSAGE_AGE_HOURS": "0.5"}).max_message_age_hours == 0.5
+    with pytest.raises(ConfigurationError, match="MAX_MESSAGE_AGE_HOURS must be a number"):
+        Settings.from_env({**REQUIRED, "MAX_MESSAGE_AGE_HOURS": "two weeks"})

@@ -337,7 +337,9 @@ class Redriver:
 
     def run(self, code: str | None, limit: int | None, force: bool, progress: Progress | None) -> RedriveResult:
         result = RedriveResult()
-        held: list[str] = []  # received but not moved (filtered out, refused, failed): released at the end
+        # Everything received and not deleted (filtered out, refused, failed, or not reached when the
+        # run is interrupted) is made visible again at the end, so a re-run sees it at once.
+        held: list[str] = []
         seen: set[str] = set()
         task = progress.add_task("redriving", total=limit or self.dlq.depth() or None) if progress else None
         try:
@@ -346,7 +348,7 @@ class Redriver:
                 if not batch:
                     break
                 fresh = [message for message in batch if message.message_id not in seen]
-                held += [message.receipt_handle for message in batch if message.message_id in seen]
+                held += [message.receipt_handle for message in batch]
                 if not fresh:
                     break
                 for message in fresh:
@@ -354,13 +356,10 @@ class Redriver:
                     label = message.error_code or NO_CODE
                     if (code is not None and label != code) or (limit is not None and len(result.moved) >= limit):
                         result.skipped["filtered"] += 1
-                        held.append(message.receipt_handle)
                         continue
                     if not force and refused(message.error_code):
                         result.skipped[f"refused {label}"] += 1
-                        held.append(message.receipt_handle)
                         continue
-                    held.append(message.receipt_handle)  # until it is deleted
                     problem = self.move(message)
                     if problem:
                         result.failed.append({"MessageId": message.message_id, "Error": problem})

@@ -82,8 +82,8 @@ def operator(stack: Stack) -> Iterator[Operator]:
 
 
 def one_line_error(result: Result) -> str:
-    """The error a command printed: exactly one line on stderr, no traceback."""
-    lines = result.stderr.strip().splitlines()
+    """The error a command printed: exactly one `error:` line on stderr (beside any progress bar), no traceback."""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.output
     return lines[0]

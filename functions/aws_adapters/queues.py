@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+
 from messaging.errors import TransientError, TransientKind
 
 MAX_VISIBILITY_SECONDS = 43_200  # SQS maximum (12 h)
 ATTRIBUTE_VALUE_MAX = 1024
 SQS_MAX_DELAY_SECONDS = 900
+SQS_MAX_MESSAGE_BYTES = 1_048_576  # 1 MiB: body plus message attributes
 T = TypeVar("T")
 
 
@@ -26,20 +29,78 @@ def _translated(what: str, call: Callable[[], T]) -> T:
 
 
 class SqsDeadLetterSink:
-    def __init__(self, dlq_url: str, client: Any) -> None:
+    """Copies to the DLQ; a copy too large for SQS gets its body offloaded to S3 and an extended-client
+    pointer in its place (`offload`), never a retry that can only fail the same way again."""
+
+    def __init__(
+        self,
+        dlq_url: str,
+        client: Any,
+        offload: Callable[[str], str] | None = None,
+        max_message_bytes: int = SQS_MAX_MESSAGE_BYTES,
+    ) -> None:
         self._url = dlq_url
         self._client = client
+        self._offload = offload
+        self._max_message_bytes = max_message_bytes
 
     def copy(self, body: str, reasons: Mapping[str, str]) -> None:
         attributes = {
-            name: {"DataType": "String", "StringValue": value[:ATTRIBUTE_VALUE_MAX]}
+            name: {"DataType": "String", "StringValue": sqs_text(value)[:ATTRIBUTE_VALUE_MAX]}
             for name, value in reasons.items()
             if value
         }
+        offloaded = False
+        if self._offload is not None and message_size(body, attributes) > self._max_message_bytes:
+            body, offloaded = self._offload(body), True
         try:
-            self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
+            self._send(body, attributes)
+            return
+        except ClientError as exc:
+            # The queue may allow less than SQS's maximum (its MaximumMessageSize): offload and try once more.
+            if offloaded or self._offload is None or not _too_large(exc):
+                raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {_describe(exc)}") from None
+        except BotoCoreError as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {_describe(exc)}") from None
+        try:
+            self._send(self._offload(body), attributes)
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {exc}") from None
+            raise TransientError(TransientKind.DEPENDENCY, f"copying to the DLQ failed: {_describe(exc)}") from None
+
+    def _send(self, body: str, attributes: Mapping[str, Any]) -> None:
+        self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
+
+
+def message_size(body: str, attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    """An SQS message's size as SQS counts it: the body plus each attribute's name, type and value."""
+    size = len(body.encode("utf-8", "surrogatepass"))
+    for name, value in attributes.items():
+        size += len(name.encode()) + len(str(value.get("DataType", "")).encode())
+        if "StringValue" in value:
+            size += len(str(value["StringValue"]).encode("utf-8", "surrogatepass"))
+        if "BinaryValue" in value:
+            size += len(value["BinaryValue"])
+    return size
+
+
+# What SQS accepts in a message: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_text(value: str) -> str:
+    """`value` with the characters SQS refuses (NUL, lone surrogates...) replaced by U+FFFD: a reason
+    that quotes a bad request must not make its own DLQ copy fail."""
+    return _NOT_SQS_TEXT.sub("\ufffd", value)
+
+
+def _too_large(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    text = f"{error.get('Code', '')} {error.get('Message', '')}".lower()
+    return any(sign in text for sign in ("shorter than", "too long", "toolong", "exceeds the maximum"))
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc.response.get("Error", {}).get("Code")) if isinstance(exc, ClientError) else type(exc).__name__
 
 
 def _api_attribute(value: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,21 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
+
 from messaging.errors import TransientError, TransientKind
 from messaging.names import MESSAGES_PARTITION_KEY
-from messaging.rows import ResultRow
+from messaging.rows import ResultRow, clipped
+from observability import logger
 
 _serializer = TypeSerializer()
+REDUCED_ERROR_MESSAGE_MAX = 200
 # The lifecycle rule (messaging.lifecycle.may_replace) as a DynamoDB condition.
 NEWER_STATE_CONDITION = "#rank < :rank OR (#rank = :rank AND #updated < :updated)"
 
 
 def _serialized(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+    """DynamoDB attribute values; one that DynamoDB cannot hold is left out (logged), never failing the row."""
+    serialized: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        try:
+            serialized[name] = _serializer.serialize(value)
+        except (TypeError, ValueError, ArithmeticError) as exc:  # decimal traps are ArithmeticErrors
+            logger.warning(
+                "row attribute not storable; left out", extra={"attribute": name, "error": type(exc).__name__}
+            )
+    return serialized
+
+
+def _reduced(row: ResultRow) -> ResultRow:
+    """The row without anything the vendor or the producer chose, for a write DynamoDB refused."""
+    return replace(
+        row,
+        campaign_id=None,
+        message_type=None,
+        message_id=None,
+        vendor_status=None,
+        cost=None,
+        error_message=clipped(row.error_message, REDUCED_ERROR_MESSAGE_MAX),
+    )
 
 
 class DynamoResultStore:
@@ -73,20 +101,33 @@ class DynamoResultStore:
     def record(self, row: ResultRow) -> bool:
         try:
             try:
-                self._client.put_item(**self.put_new_request(row))
-                return True
+                return self._write(row)
             except ClientError as exc:
-                if _code(exc) != "ConditionalCheckFailedException":
+                if _code(exc) != "ValidationException":
                     raise
-            try:
-                self._client.update_item(**self.replace_request(row))
-                return True
-            except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
-                    return False  # a newer state is recorded
-                raise
+            # DynamoDB refused the item itself (a value it cannot hold): the outcome still gets a row.
+            logger.warning(
+                "result row refused by DynamoDB; written without the vendor's details",
+                extra={"status": row.status.value},
+            )
+            return self._write(_reduced(row))
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(TransientKind.DEPENDENCY, f"writing the result row failed: {_describe(exc)}") from None
+
+    def _write(self, row: ResultRow) -> bool:
+        try:
+            self._client.put_item(**self.put_new_request(row))
+            return True
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+        try:
+            self._client.update_item(**self.replace_request(row))
+            return True
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False  # a newer state is recorded
+            raise
 
 
 def _code(exc: ClientError) -> str:

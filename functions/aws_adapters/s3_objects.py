@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from messaging.envelopes import S3_POINTER_CLASS
 from messaging.errors import PermanentError, RejectCode, TransientError, TransientKind
 from messaging.media import CHUNK, encode_stream
+from messaging.names import DLQ_PAYLOAD_PREFIX
 from messaging.ports import EncodedMedia, S3Object
 
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
@@ -63,3 +68,29 @@ def _s3_error(exc: ClientError, bucket: str, key: str) -> Exception:
     if code in NOT_FOUND_CODES:
         return PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist")
     return TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {code}")
+
+
+class S3PayloadOffload:
+    """Writes a body too large for an SQS message to the media bucket and returns the Amazon SQS
+    Extended Client pointer that stands for it (the sender unwraps such pointers when they come back)."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str = DLQ_PAYLOAD_PREFIX) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._prefix = prefix
+
+    def __call__(self, body: str) -> str:
+        data = body.encode("utf-8", "surrogatepass")
+        # Named by content: copying the same body twice writes the same object.
+        key = f"{self._prefix}{hashlib.sha256(data).hexdigest()}.json"
+        try:
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/json")
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(
+                TransientKind.DEPENDENCY, f"offloading a body to s3://{self._bucket}/{key} failed: {_describe(exc)}"
+            ) from None
+        return json.dumps([S3_POINTER_CLASS, {"s3BucketName": self._bucket, "s3Key": key}])
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc.response.get("Error", {}).get("Code")) if isinstance(exc, ClientError) else type(exc).__name__

@@ -6,19 +6,26 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
 from messaging.errors import TransientError, TransientKind
 from messaging.ports import Credentials
 
 
 class SecretCredentials:
-    """Callable CredentialsSource: cached for max_age seconds, re-read when `force` is set."""
+    """Callable CredentialsSource: cached for max_age seconds, re-read when `force` is set.
+
+    A malformed value (not JSON, not an object, a key missing) is never trusted from the cache: the
+    next call reads the secret again, so a fixed secret is used at once, not after max_age.
+    """
 
     def __init__(self, secret_id: str, provider: SecretsProvider, max_age: int) -> None:
         self._secret_id = secret_id
         self._provider = provider
         self._max_age = max_age
+        self._reread = False
 
     def __call__(self, force: bool = False) -> Credentials:
+        force, self._reread = force or self._reread, False
         try:
             value: Any = self._provider.get(self._secret_id, transform="json", max_age=self._max_age, force_fetch=force)
         except TransformParameterError:
@@ -36,6 +43,7 @@ class SecretCredentials:
         return Credentials(key, secret)
 
     def _malformed(self, problem: str) -> TransientError:
+        self._reread = True
         return TransientError(
             TransientKind.CONFIG,
             f'secret {self._secret_id} {problem}; expected {{"AccountKey": "...", "AccountSecret": "..."}}',

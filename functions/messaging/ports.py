@@ -192,3 +192,19 @@ class TrackingTelemetry(Protocol):
     def count(self, name: str, value: float = 1) -> None: ...
 
     def milliseconds(self, name: str, value: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class MessageDetails:
+    """What GET /message/details says about a message (telegent-api.md section 4)."""
+
+    message_id: str
+    vendor_status: str | None
+    status_at: datetime | None = None  # a delivered/updated time when the vendor gives one
+
+
+class StatusLookup(Protocol):
+    def details(self, message_id: str) -> MessageDetails | None:
+        """GET /message/details?MessageId=; None when the vendor does not know the message (404).
+        Raises TransientError when there is no answer (throttled, down, budget spent)."""
+        ...

@@ -1,0 +1,87 @@
+"""Wiring: clients and adapters created once per container, on first use, then reused."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import boto3
+from botocore.config import Config
+
+from aws_adapters.rate_limiter import SharedRateLimiter
+from aws_adapters.secrets import SecretCredentials
+from aws_adapters.status_rows import DynamoStatusStore
+from messaging import names
+from messaging.ports import RequestBudget, Unlimited
+from messaging.rows import now_utc
+from messaging.settings import ConfigurationError
+from messaging.tracking import TrackingSettings, polls_per_run
+from observability import Telemetry
+from status_poller.pipeline import CappedBudget, PollerDeps
+from telegent.client import TelegentClient
+from telegent.http import new_pool_manager
+from telegent.tokens import TokenCache
+
+_lock = threading.Lock()
+_deps: PollerDeps | None = None
+
+
+def _integer(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def build_dependencies(session: boto3.session.Session | None = None) -> PollerDeps:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    missing = [n for n in (names.ENV_MESSAGES_TABLE, names.ENV_TELEGENT_SECRET_ID) if not os.environ.get(n)]
+    if missing:
+        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+    settings = TrackingSettings.from_env()
+    per_minute = _integer(names.ENV_RATE_LIMIT_PER_MINUTE, names.DEFAULT_RATE_LIMIT_PER_MINUTE)
+    session = session or boto3.session.Session()
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+    dynamodb = session.client("dynamodb", config=config)
+    rate_table = os.environ.get(names.ENV_RATE_LIMIT_TABLE)
+    shared: RequestBudget = (
+        SharedRateLimiter(rate_table, dynamodb, per_minute, _integer(names.ENV_RATE_LIMIT_BURST, 1))
+        if rate_table
+        else Unlimited()
+    )
+    budget = CappedBudget(shared, polls_per_run(per_minute, settings))
+    telemetry = Telemetry()
+    secrets = SecretsProvider(boto3_client=session.client("secretsmanager", config=config))
+    client = TelegentClient(
+        (os.environ.get(names.ENV_TELEGENT_BASE_URL) or names.DEFAULT_TELEGENT_BASE_URL).rstrip("/"),
+        SecretCredentials(os.environ[names.ENV_TELEGENT_SECRET_ID], secrets, 300),
+        new_pool_manager(3.05, 8.0, 2),
+        TokenCache(),
+        telemetry=telemetry,
+        budget=budget,
+    )
+    return PollerDeps(
+        store=DynamoStatusStore(os.environ[names.ENV_MESSAGES_TABLE], dynamodb),
+        lookup=client,
+        budget=budget,
+        settings=settings,
+        telemetry=telemetry,
+        clock=now_utc,
+    )
+
+
+def get_dependencies() -> PollerDeps:
+    global _deps  # noqa: PLW0603 - per-container cache, by design
+    if _deps is None:
+        with _lock:
+            if _deps is None:
+                _deps = build_dependencies()
+    return _deps
+
+
+def reset_dependencies() -> None:
+    global _deps  # noqa: PLW0603
+    with _lock:
+        _deps = None

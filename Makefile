@@ -54,10 +54,10 @@ bench: $(INSTALLED)
 	$(PY) scripts/bench.py
 
 demo: $(INSTALLED) $(NODE_INSTALLED)
-	$(PY) scripts/demo.py
+	$(PY) -m infra.local.demo
 
 demo-local: $(INSTALLED)
-	$(PY) scripts/demo_local.py
+	$(PY) -m infra.local.demo_local
 
 synth: $(INSTALLED) $(NODE_INSTALLED)
 	npx aws-cdk synth --quiet

@@ -8,6 +8,7 @@ seed request schema, exact token scope) so client bugs show up here instead of i
 Run alone:               telegent-sandbox --port 8765   (or python -m infra.local.sandbox)
 In-process:              with TelegentSandbox() as sandbox: ... sandbox.base_url ...
 Out-of-process control:  SandboxControl("http://127.0.0.1:8765")  (same methods)
+In a child process:      with sandbox_process() as sandbox: ...  (a SandboxControl)
 
 Faults are dicts with keys path ("outbound"|"tokens"|"details"|"*"), status, retry_after, body,
 malformed, drop, delay_ms, accept_then_fail, count; each request takes the oldest fault whose
@@ -39,6 +40,7 @@ import secrets
 import signal
 import socket
 import string
+import subprocess
 import sys
 import threading
 import time
@@ -47,12 +49,14 @@ import urllib.parse
 import urllib.request
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any
+
+from infra.local.ports import LOOPBACK, free_port
 
 API_PREFIX = "/v1.0"
 CONTROL_PREFIX = "/_sandbox/"
@@ -1276,6 +1280,47 @@ class SandboxControl(_SandboxApi):
         self._call("POST", "reset")
 
 
+@contextlib.contextmanager
+def sandbox_process(
+    host: str = LOOPBACK,
+    *,
+    args: Sequence[str] = (),
+    control_timeout: float = 10.0,
+    startup_timeout: float = 15.0,
+) -> Iterator[SandboxControl]:
+    """The sandbox in a child process (`python -m infra.local.sandbox`), driven through a SandboxControl.
+
+    A process of its own never competes with the caller for the GIL (the bench times the handler
+    against it). `args` are extra command-line options (e.g. ["--token-ttl", "30"]). The child is
+    stopped (SIGTERM, then SIGKILL) when the block ends.
+    """
+    port = free_port(host)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.sandbox", "--host", host, "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        control = SandboxControl(f"http://{host}:{port}", timeout=control_timeout)
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                control.health()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the Telegent sandbox did not start") from None
+                time.sleep(0.1)
+        yield control
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -1285,7 +1330,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="telegent-sandbox",
         description="Local Telegent mPaaS API sandbox (faults and inspection: /_sandbox/, see docs/sandbox.md).",
     )
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=LOOPBACK)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token-ttl", type=float, default=DEFAULT_TOKEN_TTL, help="token lifetime, seconds")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every vendor request")

@@ -24,9 +24,11 @@ from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
 from infra.local.aws_env import REGION, aws_env, fake_credentials
+from infra.local.sandbox import DEFAULT_ACCOUNT_KEY, DEFAULT_ACCOUNT_SECRET
 from sender import constants
 
-DEFAULT_SECRET_VALUE = {"AccountKey": "DID-sandbox", "AccountSecret": "sandbox-secret"}
+# What the Telegent sandbox accepts unless configured otherwise.
+DEFAULT_SECRET_VALUE = {"AccountKey": DEFAULT_ACCOUNT_KEY, "AccountSecret": DEFAULT_ACCOUNT_SECRET}
 DLQ_RETENTION_SECONDS = 1_209_600  # 14 days, the SQS maximum
 
 

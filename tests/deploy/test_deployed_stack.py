@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.local.demo_report import match_outcomes, send_waves
+from infra.local.deploy import DeployedStack, deployed_stack
 from infra.local.samples import load_samples, upload_media
 from infra.local.sandbox import TelegentSandbox
-from scripts.demo_report import match_outcomes, send_waves
-from scripts.deployed_world import DeployedStack, deployed_stack
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(900)]
 

@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
+from infra.local.demo_report import match_outcomes, send_waves
 from infra.local.samples import EVENTS_DIR, load_samples, upload_media
-from scripts.demo_report import match_outcomes, send_waves
 from tests.integration.conftest import Stack
 
 pytestmark = pytest.mark.integration

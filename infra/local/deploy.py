@@ -4,8 +4,8 @@ Every function takes `env`: a complete subprocess environment pointing at the em
 `MinistackServer.env()` returns it (AWS_ENDPOINT_URL, fake credentials, region). The cdk CLI runs
 from the repo root (cdk.json there), so the app is the real one: `python -m infra.app`.
 
-    from scripts.ministack import MinistackServer
-    from scripts.local_deploy import bootstrap, deploy, destroy
+    from infra.local.ministack import MinistackServer
+    from infra.local.deploy import bootstrap, deploy, destroy
 
     with MinistackServer() as ms:
         env = ms.env()
@@ -14,11 +14,17 @@ from the repo root (cdk.json there), so the app is the real one: `python -m infr
         ...                       # outputs["QueueUrl"], outputs["MessagesTableName"], ...
         destroy(env)              # optional: stopping the server throws everything away
 
+The whole round trip, seen through the same World helpers as the integration tests:
+
+    with TelegentSandbox() as sandbox, deployed_stack(sandbox.base_url) as stack:
+        stack.world.send_bodies([...])
+        stack.wait_until_processed(16)
+
 From a shell (starts its own ministack, deploys, keeps serving until Ctrl-C):
 
-    python scripts/local_deploy.py up [-c key=value ...]
-    python scripts/local_deploy.py deploy --endpoint http://127.0.0.1:4566 [-c key=value ...]
-    python scripts/local_deploy.py destroy --endpoint http://127.0.0.1:4566
+    python -m infra.local.deploy up [-c key=value ...]
+    python -m infra.local.deploy deploy --endpoint http://127.0.0.1:4566 [-c key=value ...]
+    python -m infra.local.deploy destroy --endpoint http://127.0.0.1:4566
 
 Notes on what works in the emulator and why the context below is needed: docs/ministack.md.
 """
@@ -36,18 +42,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-if __package__ in (None, ""):  # run as a script: make `scripts.ministack` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scripts.ministack import ACCOUNT_ID, REGION, MinistackServer, client_env
+from infra import REPO_ROOT
+from infra.local.aws_env import FAKE_CREDENTIAL, REGION, client_env
+from infra.local.ministack import ACCOUNT_ID, MinistackServer
+from infra.local.world import DEFAULT_SECRET_VALUE, World
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # A cloud assembly of its own, so an emulator deploy never races a `cdk synth` into cdk.out/.
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "build" / "ministack-cdk.out"
 DEFAULT_STACK_NAME = "TelegentSms"
@@ -305,11 +311,107 @@ def stack_outputs(env: Mapping[str, str], stack_name: str = DEFAULT_STACK_NAME) 
         "cloudformation",
         endpoint_url=env["AWS_ENDPOINT_URL"],
         region_name=env.get("AWS_REGION") or REGION,
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "test"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "test"),
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", FAKE_CREDENTIAL),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIAL),
     )
     stack = client.describe_stacks(StackName=stack_name)["Stacks"][0]
     return {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+
+
+# -- the deployed stack as a World ------------------------------------------------------------------
+
+# Quick enough to show every sample in seconds; the sandbox enforces no limit in the demo.
+DEMO_CONTEXT = {"rate_limit_per_minute": "600", "rate_limit_burst": "10", "max_batching_window_seconds": "0"}
+
+
+@dataclass
+class DeployedStack:
+    server: MinistackServer
+    env: dict[str, str]
+    outputs: dict[str, str]
+    world: World
+    timings: dict[str, float]
+
+    def client(self, service: str) -> Any:
+        return self.world.client(service)
+
+    def put_event(self, request: Mapping[str, Any], detail_type: str = "telegent.sms.send") -> None:
+        """A send request through the EventBridge bus, as any service would."""
+        self.client("events").put_events(
+            Entries=[
+                {
+                    "Source": "com.example.demo",
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(request),
+                    "EventBusName": self.outputs["EventBusName"],
+                }
+            ]
+        )
+
+    def wait_until_processed(self, expected_rows: int, timeout: float = 120) -> float:
+        """Wait for the deployed Lambda (behind the real event source mapping) to drain the queue."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            depth = self.world.queue_depth()
+            if len(self.world.result_rows()) >= expected_rows and not any(depth.values()):
+                return time.monotonic() - started
+            time.sleep(0.5)
+        raise TimeoutError(
+            f"after {timeout}s: {len(self.world.result_rows())} rows, queue {self.world.queue_depth()}\n"
+            + self.server.log_tail()
+        )
+
+
+def _world(server: MinistackServer, outputs: Mapping[str, str]) -> World:
+    sqs_region = server.region
+    queue_url = outputs["QueueUrl"]
+    return World(
+        endpoint_url=server.endpoint_url,
+        region=sqs_region,
+        prefix="TelegentSms",
+        queue_name=queue_url.rsplit("/", 1)[-1],
+        queue_url=queue_url,
+        queue_arn=outputs["QueueArn"],
+        dlq_name=outputs["DeadLetterQueueUrl"].rsplit("/", 1)[-1],
+        dlq_url=outputs["DeadLetterQueueUrl"],
+        dlq_arn="",
+        messages_table=outputs["MessagesTableName"],
+        idempotency_table=outputs["IdempotencyTableName"],
+        rate_limit_table=outputs["RateLimitTableName"],
+        media_bucket=outputs["MediaBucketName"],
+        secret_name=outputs["SecretArn"],
+        secret_arn=outputs["SecretArn"],
+        max_receive_count=5,
+        visibility_timeout=0,
+    )
+
+
+@contextlib.contextmanager
+def deployed_stack(
+    sandbox_base_url: str, context: Mapping[str, Any] | None = None, *, tear_down: bool = True
+) -> Iterator[DeployedStack]:
+    """Start ministack, `cdk bootstrap` + `cdk deploy` the real stack, set the secret; undo it all after."""
+    timings: dict[str, float] = {}
+    with MinistackServer() as server:
+        env = server.env()
+        started = time.monotonic()
+        bootstrap(env)
+        timings["bootstrap"] = time.monotonic() - started
+        started = time.monotonic()
+        outputs = deploy(env, {"telegent_base_url": sandbox_base_url, **DEMO_CONTEXT, **(context or {})})
+        timings["deploy"] = time.monotonic() - started
+        world = _world(server, outputs)
+        world.client("secretsmanager").put_secret_value(
+            SecretId=outputs["SecretArn"], SecretString=json.dumps(DEFAULT_SECRET_VALUE)
+        )
+        stack = DeployedStack(server, env, outputs, world, timings)
+        try:
+            yield stack
+        finally:
+            if tear_down:
+                started = time.monotonic()
+                destroy(env)
+                timings["destroy"] = time.monotonic() - started
 
 
 # -- command line -----------------------------------------------------------------------------------
@@ -353,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             _up(args.port or None, context, echo=echo)
             return 0
-        env = client_env(args.endpoint)
+        env = client_env(args.endpoint, account_id=ACCOUNT_ID)
         if args.command == "bootstrap":
             bootstrap(env, echo=echo)
         elif args.command == "deploy":

@@ -19,7 +19,9 @@ class SampleOutcome:
     problems: list[str]
 
 
-def send_waves(samples: Sequence[Sample], send: Callable[[list[str]], list[str]], drain: Callable[[], None]) -> dict:
+def send_waves(
+    samples: Sequence[Sample], send: Callable[[list[str]], list[str]], drain: Callable[[], object]
+) -> dict[str, str]:
     """Send wave 1, wait until processed, then wave 2 (duplicates of wave 1). Returns name -> SQS id."""
     ids: dict[str, str] = {}
     for wave in sorted({s.wave for s in samples}):

@@ -11,7 +11,7 @@ it plays the part of the SDK that the Lambda runtime provides on AWS. Notes: doc
 
 Run alone (serves until Ctrl-C / SIGTERM, prints `export` lines for a shell):
 
-    python scripts/ministack.py --port 4566
+    python -m infra.local.ministack --port 4566
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -36,11 +35,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # run as `python scripts/ministack.py`
-    sys.path.insert(0, str(REPO_ROOT))
-
-from infra.local.server_process import ServerProcess  # noqa: E402
+from infra import REPO_ROOT
+from infra.local.aws_env import FAKE_CREDENTIAL, REGION, aws_env, boto3_kwargs, client_env, without_aws
+from infra.local.ports import LOOPBACK, free_port, port_in_use
+from infra.local.server_process import ServerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -52,27 +50,8 @@ BOTO3_VERSION = "1.43.106"
 PINNED_REQUIREMENTS = (f"ministack=={MINISTACK_VERSION}", f"boto3=={BOTO3_VERSION}")
 _PINS_MARKER = ".telegent-sms-pins.json"
 
-HOST = "127.0.0.1"
+HOST = LOOPBACK
 ACCOUNT_ID = "000000000000"
-REGION = "us-east-1"
-FAKE_CREDENTIAL = "test"
-
-# Variables of the caller that must not reach the server (its Lambdas inherit the server's
-# environment) nor override what env() sets for clients.
-_AWS_VARS_TO_DROP = (
-    "AWS_ENDPOINT_URL",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_ROLE_ARN",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CA_BUNDLE",
-)
 
 
 def _die_with_parent() -> None:
@@ -83,12 +62,6 @@ def _die_with_parent() -> None:
 
         pr_set_pdeathsig = 1
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-
-
-def free_port(host: str = HOST) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def venv_python(venv_dir: Path = VENV_DIR) -> Path:
@@ -132,33 +105,6 @@ def ensure_venv(
     )
     marker.write_text(json.dumps(wanted))
     return py
-
-
-def aws_env(endpoint_url: str, region: str = REGION) -> dict[str, str]:
-    """Variables that point boto3, the AWS CLI and the CDK CLI at `endpoint_url` with fake credentials."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_REGION": region,
-        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIAL,
-        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIAL,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # `cdk synth` of an environment-agnostic app and `cdk deploy` both read these.
-        "CDK_DEFAULT_ACCOUNT": ACCOUNT_ID,
-        "CDK_DEFAULT_REGION": region,
-    }
-
-
-def _without_aws(base: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in base.items() if k not in _AWS_VARS_TO_DROP}
-
-
-def client_env(endpoint_url: str, base: Mapping[str, str] | None = None, region: str = REGION) -> dict[str, str]:
-    """A complete environment for a subprocess (aws CLI, cdk CLI, a demo) talking to `endpoint_url`:
-    `base` (default os.environ) without real AWS credentials/profile/endpoint, plus aws_env()."""
-    env = _without_aws(os.environ if base is None else base)
-    env.update(aws_env(endpoint_url, region))
-    return env
 
 
 class MinistackServer(ServerProcess):
@@ -215,7 +161,7 @@ class MinistackServer(ServerProcess):
         python = ensure_venv(self.venv_dir) if self.install else venv_python(self.venv_dir)
         if not python.exists():
             raise FileNotFoundError(f"{python} missing: run ensure_venv() or start with install=True")
-        if self._port_in_use():
+        if port_in_use(self.host, self.port):
             raise OSError(f"{self.host}:{self.port} is already in use")
         self.workdir = Path(tempfile.mkdtemp(prefix=f"ministack-{self.port}-"))
         self.log_path = self.workdir / "ministack.log"
@@ -242,7 +188,7 @@ class MinistackServer(ServerProcess):
 
     def _server_env(self) -> dict[str, str]:
         assert self.workdir is not None
-        env = _without_aws(os.environ)
+        env = without_aws(os.environ)
         env.update(
             {
                 "GATEWAY_PORT": str(self.port),
@@ -276,11 +222,6 @@ class MinistackServer(ServerProcess):
             return None
         path = self.workdir / "ministack-tls" / "server.crt"
         return path if path.exists() else None
-
-    def _port_in_use(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.5)
-            return sock.connect_ex((self.host, self.port)) == 0
 
     def is_ready(self) -> bool:
         return self.health() is not None
@@ -346,7 +287,7 @@ class MinistackServer(ServerProcess):
         """Only the variables that point a client at this server (and make it trust its
         certificate when tls=True: botocore via AWS_CA_BUNDLE, Node.js/the cdk CLI via
         NODE_EXTRA_CA_CERTS)."""
-        env = aws_env(self.endpoint_url, self.region)
+        env = aws_env(self.endpoint_url, self.region, account_id=ACCOUNT_ID)
         if self.ca_cert is not None:
             env["AWS_CA_BUNDLE"] = str(self.ca_cert)
             env["NODE_EXTRA_CA_CERTS"] = str(self.ca_cert)
@@ -355,18 +296,13 @@ class MinistackServer(ServerProcess):
     def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """A complete environment for a subprocess (aws CLI, cdk CLI, a demo): `base` (default
         os.environ) without any real AWS credentials/profile, plus aws_env()."""
-        env = client_env(self.endpoint_url, base, self.region)
+        env = client_env(self.endpoint_url, base, self.region, account_id=ACCOUNT_ID)
         env.update(self.aws_env())
         return env
 
     def boto3_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for boto3.client()/resource() in this process."""
-        kwargs: dict[str, Any] = {
-            "endpoint_url": self.endpoint_url,
-            "region_name": self.region,
-            "aws_access_key_id": FAKE_CREDENTIAL,
-            "aws_secret_access_key": FAKE_CREDENTIAL,
-        }
+        kwargs = boto3_kwargs(self.endpoint_url, self.region)
         if self.ca_cert is not None:
             kwargs["verify"] = str(self.ca_cert)
         return kwargs

@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
-
-from infra.local.samples import load_samples, upload_media  # noqa: E402
-from infra.local.sandbox import TelegentSandbox  # noqa: E402
-from scripts.demo_report import match_outcomes, print_report, send_waves, table  # noqa: E402
-from scripts.deployed_world import deployed_stack  # noqa: E402
+from infra.local.demo_report import match_outcomes, print_report, send_waves, table
+from infra.local.deploy import deployed_stack
+from infra.local.samples import load_samples, upload_media
+from infra.local.sandbox import TelegentSandbox
 
 EVENTBRIDGE_REQUEST = {
     "IdempotencyKey": "demo-via-eventbridge-bus",

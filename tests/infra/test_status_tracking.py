@@ -389,6 +389,13 @@ class TestMonitoring:
             assert f"FILL({delivered}, 0) / (" in expression
             assert all(f"FILL({metric_id}, 0)" in expression for metric_id in names.values())
 
+    def test_no_metric_math_alarm_on_the_emulator(self, emulator_stack: Synthesized) -> None:
+        # ministack refuses AWS::CloudWatch::Alarm with Metrics (metric math) and rolls the stack back.
+        alarms = resources_of(emulator_stack, "AWS::CloudWatch::Alarm").values()
+        assert not [a for a in alarms if "Metrics" in a["Properties"]]
+        names = {a["Properties"].get("MetricName") for a in alarms}
+        assert constants.METRIC_RECEIPTS_UNMATCHED in names
+
     def test_unmatched_receipts_alarm(self, default_stack: Synthesized) -> None:
         topic = logical_id(default_stack, "AWS::SNS::Topic", "AlarmTopic")
         default_stack.template.has_resource_properties(

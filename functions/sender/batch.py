@@ -16,6 +16,8 @@ from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from observability import logger
+
 
 def process_concurrently(
     event: dict[str, Any],
@@ -28,7 +30,16 @@ def process_concurrently(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="record") as pool:
 
         async def record_handler(record: SQSRecord) -> None:
-            await asyncio.get_running_loop().run_in_executor(pool, handle_record, record.raw_event)
+            try:
+                await asyncio.get_running_loop().run_in_executor(pool, handle_record, record.raw_event)
+            except Exception as error:
+                # Powertools logs a failed record only at DEBUG (or, given a logger, with the exception's
+                # text, which may quote the request): one line here, with the type only, for every failure.
+                logger.info(
+                    "record reported as a batch item failure",
+                    extra={"sqs_message_id": record.message_id, "error_type": type(error).__name__},
+                )
+                raise
 
         # A batch where every record failed still returns its item failures: no function error, same retries.
         processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

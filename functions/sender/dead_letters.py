@@ -6,7 +6,6 @@ from datetime import datetime
 
 from messaging import names
 from messaging.rows import iso
-
 from sender.source_message import SourceMessage
 
 DLQ_REASON_MAX = 1000

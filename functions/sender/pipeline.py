@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from messaging import names
@@ -23,15 +24,19 @@ from messaging.ports import (
     Unlimited,
     VendorClient,
 )
-from messaging.redaction import mask_number, redact_numbers
+from messaging.redaction import log_key, mask_number, redact
 from messaging.request import SendRequest, is_e164, parse_send_request, peek_idempotency_key
-from messaging.rows import ResultRow
+from messaging.rows import ResultRow, iso
 from messaging.settings import Settings
 from observability import logger
-
 from sender.dead_letters import dead_letter_reasons
+from sender.key_locks import KeyedLocks
 from sender.retry_policy import Action, decide
 from sender.source_message import SourceMessage
+
+INTERNAL_REASON_MAX = 300  # "<ExceptionType>: <redacted message>" on the row and the DLQ copy
+STACK_MAX = 4000  # characters of stack (frames only: file, line, function, code) in the log line
+VALIDITY_EXPIRED = "VALIDITY_EXPIRED"  # DESIGN.md section 9
 
 
 @dataclass
@@ -46,13 +51,17 @@ class SenderDeps:
     telemetry: Telemetry
     clock: Callable[[], datetime]
     limiter: RequestBudget = field(default_factory=Unlimited)
+    key_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 @dataclass
 class RecordProgress:
-    """What the send path learnt about a record, for the failure path (the key once it is known)."""
+    """What the send path learnt about a record, for the failure paths."""
 
-    key: str | None = None
+    key: str | None = None  # the idempotency key, once known
+    body: str | None = None  # the request's Body: removed from every text that is logged
+    raw_request: Any = None  # the unwrapped request, for the numbers of a settled row
+    valid_until: datetime | None = None  # the request's validity end, when it has one (DESIGN.md section 9)
 
 
 # ---------------------------------------------------------------- the invocation
@@ -68,43 +77,62 @@ def begin_invocation(records: list[Mapping[str, Any]], deps: SenderDeps, remaini
 
 
 def handle_record(record: Mapping[str, Any], deps: SenderDeps, remaining_ms: Callable[[], int]) -> None:
-    """Batch record handler: raises only for records that must be retried."""
+    """Batch record handler: raises only for records that must be retried, always after a log line."""
     source = SourceMessage.from_record(record)
     progress = RecordProgress()
     logger.thread_safe_append_keys(sqs_message_id=source.message_id, receive_count=source.receive_count)
     try:
-        if remaining_ms() < deps.settings.deadline_guard_ms:
-            raise TransientError(TransientKind.DEADLINE, "not attempted: too little time left in this invocation")
-        process_record(source, deps, progress)
-    except TransientError as error:
-        if not on_transient_failure(source, error, deps, progress.key or source.default_key):
+        try:
+            _measure_age(source, deps)
+            if remaining_ms() < deps.settings.deadline_guard_ms:
+                raise TransientError(TransientKind.DEADLINE, "not attempted: too little time left in this invocation")
+            process_record(source, deps, progress, remaining_ms)
+        except TransientError as error:
+            if not on_transient_failure(source, error, deps, progress.key or source.default_key, progress):
+                raise
+    except TransientError:
+        raise  # logged by on_transient_failure: a batch item failure, SQS retries it
+    except Exception as error:  # a bug: logged, retried, settled on the last receive (DESIGN.md section 4)
+        if not on_internal_error(source, error, deps, progress):
             raise
     finally:
         logger.thread_safe_remove_keys(["sqs_message_id", "receive_count", "correlation_id"])
 
 
-def process_record(source: SourceMessage, deps: SenderDeps, progress: RecordProgress | None = None) -> None:
+def process_record(
+    source: SourceMessage,
+    deps: SenderDeps,
+    progress: RecordProgress | None = None,
+    remaining_ms: Callable[[], int] | None = None,
+) -> None:
     progress = progress or RecordProgress()
-    raw_request: Any = None
     try:
         unwrapped = unwrap(source.body, deps.media.load_payload)
-        raw_request = unwrapped.request
-        request = parse_send_request(raw_request, deps.settings.limits)
+        progress.raw_request = unwrapped.request
+        progress.body = _body_text(unwrapped.request)
+        request = parse_send_request(unwrapped.request, deps.settings.limits)
     except PermanentError as rejection:
-        progress.key = key = peek_idempotency_key(raw_request) or source.default_key
-        logger.thread_safe_append_keys(correlation_id=key)
-        deps.results.record(_input_rejected_row(key, source, rejection, raw_request, deps.clock()))
+        progress.key = key = peek_idempotency_key(progress.raw_request) or source.default_key
+        logger.thread_safe_append_keys(correlation_id=log_key(key))
+        deps.results.record(_input_rejected_row(key, source, rejection, progress.raw_request, deps.clock()))
         _copy_to_dlq(source, key, rejection.code, rejection.message, deps)
         deps.telemetry.count(names.METRIC_REJECTED)
         logger.warning(
-            "request rejected", extra={"error_code": rejection.code, "reason": redact_numbers(rejection.message)}
+            "request rejected",
+            extra={"error_code": rejection.code, "reason": redact(rejection.message, progress.body)},
         )
         return
 
     progress.key = key = request.idempotency_key or source.default_key
-    logger.thread_safe_append_keys(correlation_id=key)
+    progress.valid_until = validity_end(request)
+    logger.thread_safe_append_keys(correlation_id=log_key(key))
     try:
-        once = deps.once.run(key, request.fingerprint(), lambda: _send(key, request, source, deps))
+        # Records of this batch with the same key wait for each other: the later ones then replay
+        # the first one's outcome instead of failing on its in-progress record.
+        with deps.key_locks.hold(key, _lock_wait_seconds(deps, remaining_ms)) as free:
+            if not free:
+                raise TransientError(TransientKind.IN_PROGRESS, "another record of this batch is sending this key")
+            once = deps.once.run(key, request.fingerprint(), lambda: _send(key, request, source, deps))
     except IdempotencyConflict as conflict:
         # The row for this key belongs to the first payload; leave it and park this one in the DLQ.
         _copy_to_dlq(source, key, conflict.code, conflict.message, deps)
@@ -133,6 +161,14 @@ def process_record(source: SourceMessage, deps: SenderDeps, progress: RecordProg
     )
 
 
+def validity_end(request: SendRequest) -> datetime | None:
+    """Hook for send-time options (DESIGN.md section 9): the moment the request's validity ends, if
+    it has one. Throttled requests are requeued until then (then EXPIRED), else until
+    MAX_MESSAGE_AGE_HOURS after FirstEnqueuedAt (then THROTTLED_TOO_LONG)."""
+    value = getattr(request, "valid_until", None)
+    return value if isinstance(value, datetime) else None
+
+
 def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDeps) -> ResultRow:
     """Runs at most once per key. Permanent refusals are outcomes (stored); transient ones raise."""
     decided_at = deps.clock()
@@ -159,11 +195,20 @@ def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDep
         vendor_status=accepted.vendor_status,
         message_type=accepted.message_type or request.message_type,
         cost=accepted.cost,
+        # Into the poll index: looked up if no receipt came by then (DESIGN.md section 8).
+        poll_at=decided_at + timedelta(minutes=deps.settings.status_poll_after_minutes),
     )
 
 
-def on_transient_failure(source: SourceMessage, error: TransientError, deps: SenderDeps, key: str) -> bool:
+def on_transient_failure(
+    source: SourceMessage,
+    error: TransientError,
+    deps: SenderDeps,
+    key: str,
+    progress: RecordProgress | None = None,
+) -> bool:
     """Account for a retryable failure and carry out the retry policy; True when the record was settled here."""
+    progress = progress or RecordProgress(key=key)
     deps.telemetry.count(names.METRIC_TRANSIENT_FAILURES)
     deps.telemetry.count(f"{names.METRIC_TRANSIENT_FAILURE_PREFIX}{error.kind.value}")
     if error.kind == TransientKind.AMBIGUOUS:
@@ -171,12 +216,14 @@ def on_transient_failure(source: SourceMessage, error: TransientError, deps: Sen
     log = logger.error if error.kind in (TransientKind.CONFIG, TransientKind.AUTH) else logger.warning
     log(
         "transient failure, will retry",
-        extra={"failure_class": error.kind.value, "reason": redact_numbers(error.message)},
+        extra={"failure_class": error.kind.value, "reason": redact(error.message, progress.body)},
     )
 
     spread = random.random()  # noqa: S311 - jitter, not security
     decision = decide(error, source.receive_count, _max_receives(source, deps), bool(source.queue_arn), spread)
     if decision.action == Action.REQUEUE:
+        if (ended := _wait_ended(source, progress, deps)) is not None:
+            return ended
         if _requeue(source, decision.delay_seconds or 1, deps):
             return True
         decision = decide(error, source.receive_count, _max_receives(source, deps), False, spread)
@@ -196,14 +243,104 @@ def on_transient_failure(source: SourceMessage, error: TransientError, deps: Sen
     return False
 
 
+def on_internal_error(source: SourceMessage, error: Exception, deps: SenderDeps, progress: RecordProgress) -> bool:
+    """An unexpected exception (a bug): logged with its type and stack, retried, and settled on the
+    queue's last receive (row REJECTED INTERNAL_ERROR and a DLQ copy with the reason), never a silent
+    redrive. True when the record was settled here."""
+    reason = internal_reason(error, progress.body)
+    try:
+        deps.telemetry.count(names.METRIC_INTERNAL_ERRORS)
+        max_receives = _max_receives(source, deps)
+    except Exception:  # the failure path must not fail before its log line
+        max_receives = None
+    last = max_receives is not None and source.receive_count >= max_receives
+    logger.error(
+        "unexpected error: settling it as INTERNAL_ERROR" if last else "unexpected error, will retry",
+        extra={"error_type": type(error).__name__, "reason": reason, "stack": stack_of(error)},
+    )
+    if not last:
+        return False
+    key = progress.key or source.default_key
+    try:
+        _copy_to_dlq(source, key, RejectCode.INTERNAL_ERROR, reason, deps)
+    except Exception as failure:
+        logger.error(
+            "could not copy to the DLQ; the queue's redrive policy moves the message there",
+            extra={"error_type": type(failure).__name__},
+        )
+        return False
+    try:
+        row = _settled_row(key, source, Status.REJECTED, RejectCode.INTERNAL_ERROR, reason, progress, deps.clock())
+        deps.results.record(row)
+    except Exception as failure:  # the DLQ copy holds the message and its reason
+        logger.error("INTERNAL_ERROR row not written", extra={"error_type": type(failure).__name__})
+    deps.telemetry.count(names.METRIC_REJECTED)
+    return True
+
+
+def internal_reason(error: BaseException, body: str | None) -> str:
+    """`<ExceptionType>: <message>` without the Body or full numbers, short enough for a row and a DLQ attribute."""
+    return redact(f"{type(error).__name__}: {error}", body)[:INTERNAL_REASON_MAX]
+
+
+def stack_of(error: BaseException) -> str:
+    """Where it happened (file, line, function, code), innermost last; no message, no local values."""
+    return "".join(traceback.format_tb(error.__traceback__))[-STACK_MAX:]
+
+
 # ---------------------------------------------------------------- helpers
 
 
+def _measure_age(source: SourceMessage, deps: SenderDeps) -> None:
+    """MessageAgeSeconds: since the request first reached the queue, across requeues (which reset SQS's own age)."""
+    if source.first_enqueued_at is not None:
+        age = (deps.clock() - source.first_enqueued_at).total_seconds()
+        deps.telemetry.seconds(names.METRIC_MESSAGE_AGE, max(0.0, age))
+
+
+def _wait_ended(source: SourceMessage, progress: RecordProgress, deps: SenderDeps) -> bool | None:
+    """A throttled request is not put back once its validity has ended (EXPIRED, no DLQ copy) or it has
+    waited MAX_MESSAGE_AGE_HOURS since FirstEnqueuedAt (THROTTLED_TOO_LONG, with a DLQ copy). None while
+    it may still wait; else whether it was settled here."""
+    now = deps.clock()
+    key = progress.key or source.default_key
+    if progress.valid_until is not None and now >= progress.valid_until:
+        message = f"its validity ended at {iso(progress.valid_until)} while the vendor was throttling"
+        try:
+            deps.results.record(_settled_row(key, source, Status.EXPIRED, VALIDITY_EXPIRED, message, progress, now))
+        except TransientError:
+            logger.warning("could not record an expired request; it will be retried")
+            return False
+        logger.warning("validity ended while throttled: expired, not sent", extra={"error_code": VALIDITY_EXPIRED})
+        return True
+    first = source.first_enqueued_at
+    limit = timedelta(hours=deps.settings.max_message_age_hours)
+    if first is None or now - first < limit:
+        return None
+    code = RejectCode.THROTTLED_TOO_LONG
+    message = (
+        f"throttled since {iso(first)}: not sent within MAX_MESSAGE_AGE_HOURS={deps.settings.max_message_age_hours:g}"
+    )
+    try:
+        deps.results.record(_settled_row(key, source, Status.REJECTED, code, message, progress, now))
+        _copy_to_dlq(source, key, code, message, deps)
+    except TransientError:
+        logger.warning("could not settle a request throttled too long; it will be retried")
+        return False
+    deps.telemetry.count(names.METRIC_THROTTLED_TOO_LONG)
+    deps.telemetry.count(names.METRIC_REJECTED)
+    logger.error("throttled too long: moved to the DLQ", extra={"error_code": code})
+    return True
+
+
 def _requeue(source: SourceMessage, delay: int, deps: SenderDeps) -> bool:
-    """Put the message back as a new one with the same body, attributes and idempotency key."""
+    """Put the message back as a new one with the same body, attributes and idempotency key, and the
+    time it first reached the queue."""
     attributes = dict(source.message_attributes)
     attributes[names.ATTR_ORIGINAL_MESSAGE_ID] = {"stringValue": source.default_key, "dataType": "String"}
     attributes[names.ATTR_REQUEUE_COUNT] = {"stringValue": str(source.requeues + 1), "dataType": "Number"}
+    if source.first_enqueued_at is not None:
+        attributes[names.ATTR_FIRST_ENQUEUED_AT] = {"stringValue": iso(source.first_enqueued_at), "dataType": "String"}
     try:
         deps.queues.requeue(source.queue_arn, source.body, attributes, delay)
     except TransientError:
@@ -224,8 +361,21 @@ def _max_receives(source: SourceMessage, deps: SenderDeps) -> int | None:
         return None
 
 
+def _lock_wait_seconds(deps: SenderDeps, remaining_ms: Callable[[], int] | None) -> float:
+    """How long a record may wait for another record of its batch with the same key: while a send could
+    still start after it (the deadline guard)."""
+    if remaining_ms is None:
+        return deps.settings.deadline_guard_ms / 1000
+    return max(0.0, (remaining_ms() - deps.settings.deadline_guard_ms) / 1000)
+
+
 def _copy_to_dlq(source: SourceMessage, key: str, code: str, message: str, deps: SenderDeps) -> None:
     deps.dlq.copy(source.body, dead_letter_reasons(source, key, code, message, deps.clock()))
+
+
+def _body_text(raw: Any) -> str | None:
+    body = raw.get("Body") if isinstance(raw, Mapping) else None
+    return body if isinstance(body, str) else None
 
 
 def _numbers_of(raw: Any) -> tuple[tuple[str, ...], str | None]:
@@ -256,4 +406,27 @@ def _input_rejected_row(
         sender=sender,
         error_code=rejection.code,
         error_message=rejection.message,
+    )
+
+
+def _settled_row(
+    key: str, source: SourceMessage, status: Status, code: str, message: str, progress: RecordProgress, now: datetime
+) -> ResultRow:
+    """A request given up without a send outcome of its own (INTERNAL_ERROR, THROTTLED_TOO_LONG, expired):
+    ranked like an input rejection, so it never hides a row the send path wrote for the same key."""
+    try:
+        to, sender = _numbers_of(progress.raw_request)
+    except Exception:  # the numbers are a courtesy; the row must be written
+        to, sender = (), None
+    return ResultRow(
+        request_id=key,
+        status=status,
+        rank=RANK_INPUT_REJECTED,
+        updated_at=now,
+        source_message_id=source.message_id,
+        attempts=source.receive_count,
+        to=to,
+        sender=sender,
+        error_code=code,
+        error_message=message,
     )

@@ -5,23 +5,23 @@ from __future__ import annotations
 import threading
 
 import boto3
+from botocore.config import Config
+
 from aws_adapters.idempotency import PowertoolsOnceGate, RowCommittingPersistenceLayer
 from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
 from aws_adapters.rate_limiter import SharedRateLimiter
 from aws_adapters.result_rows import DynamoResultStore
-from aws_adapters.s3_objects import S3ObjectReader
+from aws_adapters.s3_objects import S3ObjectReader, S3PayloadOffload
 from aws_adapters.secrets import SecretCredentials
-from botocore.config import Config
 from messaging.media import MediaFetcher
 from messaging.ports import RequestBudget, Unlimited
 from messaging.rows import now_utc
 from messaging.settings import Settings
 from observability import Telemetry
+from sender.pipeline import SenderDeps
 from telegent.client import TelegentClient
 from telegent.http import new_pool_manager
 from telegent.tokens import TokenCache
-
-from sender.pipeline import SenderDeps
 
 _lock = threading.Lock()
 _deps: SenderDeps | None = None
@@ -71,7 +71,12 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         vendor=vendor,
         media=MediaFetcher(S3ObjectReader(s3), settings.limits),
         results=results,
-        dlq=SqsDeadLetterSink(settings.dlq_url, sqs),
+        # A DLQ copy too large for SQS has its body offloaded to the media bucket (DESIGN.md section 4).
+        dlq=SqsDeadLetterSink(
+            settings.dlq_url,
+            sqs,
+            offload=S3PayloadOffload(s3, settings.limits.media_bucket) if settings.limits.media_bucket else None,
+        ),
         queues=SqsQueueControl(sqs),
         once=PowertoolsOnceGate(persistence),
         telemetry=telemetry,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from messaging.errors import IdempotencyConflict, PermanentError, RejectCode
+from messaging.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
 from messaging.lifecycle import may_replace
 from messaging.media import MediaFetcher
 from messaging.ports import Acceptance, EncodedMedia, Once, S3Object
@@ -106,10 +106,12 @@ class FakeQueues:
 
 
 class FakeOnce:
-    """Same contract as PowertoolsOnceGate: one run per key, payload must match, failures forget."""
+    """Same contract as PowertoolsOnceGate: one run per key, payload must match, failures forget, and
+    a key being run elsewhere is IN_PROGRESS."""
 
     def __init__(self) -> None:
         self.records: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.in_progress: set[str] = set()
         self._lock = threading.Lock()
 
     def register_lambda_context(self, context: Any) -> None:
@@ -123,19 +125,28 @@ class FakeOnce:
                 if stored_digest != digest:
                     raise IdempotencyConflict()
                 return Once(ResultRow.from_record(stored), ran_now=False, row_written=False)
-        row = action()
-        with self._lock:
-            # Stored as JSON, as the real gate stores it: a replay gets exactly what survives that.
-            self.records[key] = (digest, json.loads(json.dumps(row.to_record())))
+            if key in self.in_progress:
+                raise TransientError(TransientKind.IN_PROGRESS, "another invocation is sending this key")
+            self.in_progress.add(key)
+        try:
+            row = action()
+            with self._lock:
+                # Stored as JSON, as the real gate stores it: a replay gets exactly what survives that.
+                self.records[key] = (digest, json.loads(json.dumps(row.to_record())))
+        finally:
+            with self._lock:
+                self.in_progress.discard(key)
         return Once(row, ran_now=True, row_written=False)
 
 
 class FakeMetrics:
     def __init__(self) -> None:
         self.counts: dict[str, float] = {}
+        self.values: dict[str, list[tuple[float, str]]] = {}  # every value with its unit
 
     def add_metric(self, name: str, unit: Any, value: float, **_: Any) -> None:
         self.counts[name] = self.counts.get(name, 0) + value
+        self.values.setdefault(name, []).append((value, str(getattr(unit, "value", unit))))
 
 
 @dataclass

@@ -45,10 +45,10 @@ def test_full_mms_request_keeps_every_field() -> None:
     assert request.message_type == "mms"
     assert request.idempotency_key == "order-1"
     assert request.inline_media[0].size == 8
-    payload = request.vendor_payload([("QUJD", "video/mp4")])
+    payload = request.vendor_payload([(bytearray(b"QUJD"), "video/mp4")])
     assert payload["MmsBase64"] == [
         {"Base64": b64, "BaseType": "image/png"},
-        {"Base64": "QUJD", "BaseType": "video/mp4"},
+        {"Base64": bytearray(b"QUJD"), "BaseType": "video/mp4"},
     ]
     assert payload["CampaignId"] == "JCID-1"
     assert payload["Owner"] == "+18018018012"

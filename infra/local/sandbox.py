@@ -1,4 +1,4 @@
-"""Local stand-in for the Telegent mPaaS API (token, outbound, details) with fault injection.
+"""Local stand-in for the Telegent mPaaS API (token, outbound, details, search) with fault injection.
 
 Why it exists: build machines may not call the real vendor, and the relay's error semantics
 (DESIGN.md §4) can only be exercised if 401/429/5xx, timeouts and malformed bodies can be
@@ -10,9 +10,9 @@ In-process:              with TelegentSandbox() as sandbox: ... sandbox.base_url
 Out-of-process control:  SandboxControl("http://127.0.0.1:8765")  (same methods)
 In a child process:      with sandbox_process() as sandbox: ...  (a SandboxControl)
 
-Faults are dicts with keys path ("outbound"|"tokens"|"details"|"*"), status, retry_after, body,
-malformed, drop, delay_ms, accept_then_fail, count; each request takes the oldest fault whose
-path matches it. How they combine:
+Faults are dicts with keys path ("outbound"|"tokens"|"details"|"search"|"*"), status, retry_after,
+body, malformed, drop, delay_ms, accept_then_fail, trickle_ms, trickle_bytes, count; each request
+takes the oldest fault whose path matches it. How they combine:
 - delay_ms is slept first; on its own it only delays normal processing.
 - status answers with that status (vendor error body, or `body`) without processing.
 - drop closes the connection without any response.
@@ -20,6 +20,18 @@ path matches it. How they combine:
   request is processed normally and the real response body is truncated.
 - accept_then_fail processes the request normally (the message is stored as sent) and then
   answers `status` or drops; it is only consumed by requests that would have succeeded.
+- trickle_ms writes the whole answer (status line, headers, body) `trickle_bytes` bytes at a
+  time with that pause between writes: a slow link whose every read stays under the client's
+  read timeout. Alone it trickles the normal answer (an outbound message is stored as sent).
+
+Message search (GET /v1.0/message/search?phoneNumber=&Page=&Results=, telegent-api.md section 4)
+lists the accepted messages to or from that number, newest first, in the documented shape (plus
+CreatedOn, as the send and details answers carry). A message becomes searchable
+`search_index_delay` seconds after it was accepted (config; default 0).
+
+`accept_then_fail_rate` (config, 0..1) makes that share of the successful sends lose their answer
+after the message was stored: the client sees a dropped connection or a 500/502/504 (an ambiguous
+send). Draws come from a generator seeded with `random_seed` (config) for repeatable runs.
 
 The control API has no authentication: never expose the sandbox beyond localhost.
 """
@@ -35,6 +47,7 @@ import hashlib
 import hmac
 import json
 import math
+import random
 import re
 import secrets
 import signal
@@ -75,11 +88,19 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     f"{API_PREFIX}/oauth2/tokens": ("tokens", "POST"),
     f"{API_PREFIX}/message/outbound": ("outbound", "POST"),
     f"{API_PREFIX}/message/details": ("details", "GET"),
+    f"{API_PREFIX}/message/search": ("search", "GET"),
 }
 ENDPOINT_PATHS = {name: path for path, (name, _method) in ENDPOINTS.items()}
-FAULT_PATHS = frozenset({"outbound", "tokens", "details", "*"})
+FAULT_PATHS = frozenset({"outbound", "tokens", "details", "search", "*"})
 FAULT_STATUSES = frozenset({400, 401, 403, 404, 405, 408, 409, 415, 422, 429, 500, 502, 503, 504})
-CONFIG_KEYS = frozenset({"token_ttl", "latency_ms", "rate_limit_per_minute", "account_key", "account_secret"})
+CONFIG_KEYS = frozenset(
+    {"token_ttl", "latency_ms", "rate_limit_per_minute", "account_key", "account_secret"}
+    | {"search_index_delay", "accept_then_fail_rate", "random_seed"}
+)
+SEARCH_DEFAULT_RESULTS = 20
+SEARCH_MAX_RESULTS = 500
+# How an answer is lost under accept_then_fail_rate: a dropped connection or a 5xx.
+LOST_ANSWERS: tuple[int | None, ...] = (None, 500, 502, 504)
 OUTBOUND_FIELDS = frozenset({"To", "From", "Owner", "Body", "CampaignId", "MmsMedia", "MmsBase64"})
 
 # Default error texts, taken from the vendor OpenAPI examples where it has them.
@@ -125,6 +146,8 @@ class Fault:
     drop: bool = False
     delay_ms: float | None = None
     accept_then_fail: bool = False
+    trickle_ms: float | None = None
+    trickle_bytes: int = 1
     count: int = 1
 
     @classmethod
@@ -157,6 +180,12 @@ class Fault:
             raise ValueError("fault count must be an integer >= 1")
         if self.delay_ms is not None and (not _is_number(self.delay_ms) or self.delay_ms < 0):
             raise ValueError("fault delay_ms must be a number >= 0")
+        if self.trickle_ms is not None and (not _is_number(self.trickle_ms) or self.trickle_ms < 0):
+            raise ValueError("fault trickle_ms must be a number >= 0")
+        if not _is_int(self.trickle_bytes) or self.trickle_bytes < 1:
+            raise ValueError("fault trickle_bytes must be an integer >= 1")
+        if self.drop and self.trickle_ms is not None:
+            raise ValueError("a dropped connection sends nothing to trickle")
         retry_after = self.retry_after
         if retry_after is not None and not (
             (isinstance(retry_after, str) and retry_after.strip())
@@ -172,8 +201,8 @@ class Fault:
             raise ValueError("a dropped connection sends no response: drop excludes status/malformed/body")
         if self.accept_then_fail and self.status is None and not self.drop:
             raise ValueError("accept_then_fail needs a status or drop")
-        if not (self.status is not None or self.malformed or self.drop or self.delay_ms):
-            raise ValueError("fault does nothing: set status, malformed, drop or delay_ms")
+        if not (self.status is not None or self.malformed or self.drop or self.delay_ms or self.trickle_ms):
+            raise ValueError("fault does nothing: set status, malformed, drop, delay_ms or trickle_ms")
 
     def matches(self, endpoint: str) -> bool:
         return self.path in ("*", endpoint)
@@ -328,6 +357,14 @@ class _Reply:
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    trickle_ms: float | None = None  # write it slowly: trickle_bytes at a time, this pause between
+    trickle_bytes: int = 1
+
+
+def _trickled(reply: _Reply, fault: Fault | None) -> _Reply:
+    if fault is not None and fault.trickle_ms is not None and not reply.drop:
+        reply.trickle_ms, reply.trickle_bytes = fault.trickle_ms, fault.trickle_bytes
+    return reply
 
 
 def _json_reply(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> _Reply:
@@ -408,6 +445,10 @@ class _SandboxState:
         self._faults: list[Fault] = []
         self._window: deque[float] = deque()
         self._seq = 0
+        self._search_index_delay = 0.0
+        self._accept_then_fail_rate = 0.0
+        self._random_seed: int | None = None
+        self._random = random.Random()  # fault draws, not security
         self.configure(
             {
                 "account_key": account_key,
@@ -446,7 +487,13 @@ class _SandboxState:
                 if not isinstance(changes[key], str) or not changes[key]:
                     raise ValueError(f"{key} must be a non-empty string")
                 new[key] = changes[key]
+        new.update(self._check_search_and_loss(changes))
         with self.lock:
+            self._search_index_delay = new.get("search_index_delay", self._search_index_delay)
+            self._accept_then_fail_rate = new.get("accept_then_fail_rate", self._accept_then_fail_rate)
+            if "random_seed" in new:
+                self._random_seed = new["random_seed"]
+                self._random.seed(self._random_seed)
             self._token_ttl = new.get("token_ttl", self._token_ttl)
             self._latency_ms = new.get("latency_ms", self._latency_ms)
             self._account_key = new.get("account_key", self._account_key)
@@ -464,7 +511,30 @@ class _SandboxState:
                 "latency_ms": self._latency_ms,
                 "rate_limit_per_minute": self._rate_limit,
                 "account_key": self._account_key,
+                "search_index_delay": self._search_index_delay,
+                "accept_then_fail_rate": self._accept_then_fail_rate,
+                "random_seed": self._random_seed,
             }
+
+    @staticmethod
+    def _check_search_and_loss(changes: Mapping[str, Any]) -> dict[str, Any]:
+        new: dict[str, Any] = {}
+        if "search_index_delay" in changes:
+            delay = changes["search_index_delay"]
+            if not _is_number(delay) or delay < 0:
+                raise ValueError("search_index_delay must be a number of seconds >= 0")
+            new["search_index_delay"] = float(delay)
+        if "accept_then_fail_rate" in changes:
+            rate = changes["accept_then_fail_rate"]
+            if not _is_number(rate) or not 0 <= rate <= 1:
+                raise ValueError("accept_then_fail_rate must be a number from 0 to 1")
+            new["accept_then_fail_rate"] = float(rate)
+        if "random_seed" in changes:
+            seed = changes["random_seed"]
+            if seed is not None and not _is_int(seed):
+                raise ValueError("random_seed must be an integer or null")
+            new["random_seed"] = seed
+        return new
 
     def add_faults(self, faults: Iterable[Mapping[str, Any] | Fault]) -> None:
         parsed = [Fault.from_mapping(item) for item in faults]  # all or nothing
@@ -550,17 +620,32 @@ class _SandboxState:
             if fault.drop:
                 return _Reply(drop=True)
             if fault.status is not None:
-                return self._fault_reply(fault, fault.status)
+                return _trickled(self._fault_reply(fault, fault.status), fault)
             reply = self._process(request, endpoint, method, record)
-            return _truncated(reply) if fault.malformed else reply
+            return _trickled(_truncated(reply) if fault.malformed else reply, fault)
         reply = self._process(request, endpoint, method, record)
         if fault is not None and reply.status == 200 and self._consume(fault, record):
             if fault.delay_ms and not self._sleep(fault.delay_ms / 1000):
                 return _Reply(drop=True)
             if fault.drop or fault.status is None:
                 return _Reply(drop=True)
-            return self._fault_reply(fault, fault.status)
+            return _trickled(self._fault_reply(fault, fault.status), fault)
+        if fault is None and endpoint == "outbound" and reply.status == 200:
+            return self._maybe_lose_answer(reply, record)
         return reply
+
+    def _maybe_lose_answer(self, reply: _Reply, record: dict[str, Any]) -> _Reply:
+        """accept_then_fail_rate: the message is stored as sent, but its answer never arrives."""
+        with self.lock:
+            if not self._accept_then_fail_rate or self._random.random() >= self._accept_then_fail_rate:
+                return reply
+            lost = self._random.choice(LOST_ANSWERS)
+            record["fault"] = {
+                "accept_then_fail_rate": self._accept_then_fail_rate,
+                "status": lost,
+                "drop": lost is None,
+            }
+        return _Reply(drop=True) if lost is None else _error(lost)
 
     def _begin_record(self, request: _Request, endpoint: str | None) -> dict[str, Any]:
         authorization = request.header("authorization")
@@ -655,7 +740,53 @@ class _SandboxState:
             return self._issue_token(request)
         if endpoint == "outbound":
             return self._send_message(request, record)
+        if endpoint == "search":
+            return self._search_messages(request)
         return self._message_details(request)
+
+    def _search_messages(self, request: _Request) -> _Reply:
+        """GET /message/search: the number's messages, newest first, paged (telegent-api.md section 4)."""
+        if (denied := self._authorize(request)) is not None:
+            return denied
+        params = urllib.parse.parse_qs(request.query, keep_blank_values=True)
+
+        def param(name: str) -> str | None:
+            values = [value for key, found in params.items() if key.lower() == name.lower() for value in found]
+            return values[0] if values else None
+
+        number = param("phoneNumber")
+        if not number:
+            return _error(400, "Bad request: the phoneNumber query parameter is required.")
+        try:
+            page = int(param("Page") or 1)
+            size = int(param("Results") or SEARCH_DEFAULT_RESULTS)
+        except ValueError:
+            return _error(400, "Bad request: Page and Results must be integers.")
+        if page < 1 or not 1 <= size <= SEARCH_MAX_RESULTS:
+            return _error(400, f"Bad request: Page must be >= 1 and Results from 1 to {SEARCH_MAX_RESULTS}.")
+        now = time.time()
+        with self.lock:
+            visible_before = now - self._search_index_delay
+            found = [
+                copy.deepcopy(message)
+                for message in self._messages.values()
+                if message["received_at"] <= visible_before
+                and (
+                    message["request"].get("From") == number
+                    or any(item.get("Number") == number for item in message["request"].get("To") or [])
+                )
+            ]
+        found.sort(key=lambda message: message["received_at"], reverse=True)
+        start = (page - 1) * size
+        return _json_reply(
+            200,
+            {
+                "PhoneNumber": number,
+                "ResultsTotalRecords": len(found),
+                "ResultsPages": math.ceil(len(found) / size),
+                "Results": [_search_view(message) for message in found[start : start + size]],
+            },
+        )
 
     @staticmethod
     def _parse_json(request: _Request) -> tuple[dict[str, Any] | None, _Reply | None]:
@@ -805,6 +936,26 @@ class _SandboxState:
         if message is None:
             return _error(404, f"Not found: message with ID '{ids[0]}' was not found.")
         return _json_reply(200, _details_view(message))
+
+
+def _search_view(message: Mapping[str, Any]) -> dict[str, Any]:
+    """One search result in the documented shape: MessageID/CampaignID spellings, Cost as "$0.0045"."""
+    sent = message["response"]
+    return {
+        "MessageID": sent["MessageId"],
+        "Direction": "Outbound",
+        "Type": sent["Type"],
+        "CampaignID": sent["CampaignId"],
+        "Cost": f"${sent['Cost']}",
+        "Status": message["status"],
+        "To": sent["To"],
+        "From": sent["From"],
+        "Owner": sent["Owner"],
+        "Body": sent["Body"],
+        "MmsMedia": sent["MmsMedia"],
+        "MmsBase64": sent["MmsBase64"],
+        "CreatedOn": sent["CreatedOn"],
+    }
 
 
 def _details_view(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -1006,6 +1157,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._log_line(path, "dropped")
             return
+        if reply.trickle_ms is not None:
+            self._trickle(reply, path)
+            return
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -1016,6 +1170,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its read timeout fired)
+
+    def _trickle(self, reply: _Reply, path: str) -> None:
+        """The whole answer, a few bytes at a time (trickle fault); stops when the client gives up."""
+        self.close_connection = True
+        head = [f"HTTP/1.1 {reply.status} {STATUS_MESSAGES.get(reply.status, '')}".rstrip()]
+        head += [f"Content-Type: {reply.content_type}", f"Content-Length: {len(reply.body)}", "Connection: close"]
+        head += [f"{name}: {value}" for name, value in reply.headers.items()]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode() + reply.body
+        step, pause = reply.trickle_bytes, (reply.trickle_ms or 0) / 1000
+        try:
+            for offset in range(0, len(raw), step):
+                if offset and self.server.state.stopping.wait(pause):
+                    return
+                self.wfile.write(raw[offset : offset + step])
+        except OSError:
+            return  # the client cut the call off (its deadline)
+        self._log_line(path, f"{reply.status} trickled")
 
     def _log_line(self, path: str, outcome: str) -> None:
         if self.server.verbose:
@@ -1086,6 +1257,17 @@ class _SandboxApi(ABC):
 
     def set_rate_limit(self, per_minute: int | None) -> None:
         self.configure(rate_limit_per_minute=per_minute)
+
+    def set_search_index_delay(self, seconds: float) -> None:
+        """Messages become searchable this long after they were accepted."""
+        self.configure(search_index_delay=seconds)
+
+    def set_accept_then_fail_rate(self, rate: float, seed: int | None = None) -> None:
+        """This share of successful sends is stored as sent, then its answer is lost (dropped or 5xx)."""
+        self.configure(accept_then_fail_rate=rate, random_seed=seed)
+
+    def search_requests(self) -> list[dict[str, Any]]:
+        return self.requests("search")
 
     def endpoint_url(self, endpoint: str) -> str:
         """Full URL of "tokens", "outbound" or "details": what a token's ApiEndpoint must be."""

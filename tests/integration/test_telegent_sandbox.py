@@ -513,7 +513,7 @@ def test_invalid_faults_are_rejected(sandbox: TelegentSandbox) -> None:
     with pytest.raises(ValueError, match="fault status"):
         sandbox.add_fault("outbound", 418)
     with pytest.raises(ValueError, match="fault path"):
-        sandbox.add_fault("search", 500)
+        sandbox.add_fault("no-such-endpoint", 500)
     with pytest.raises(ValueError, match="unknown fault keys"):
         sandbox.add_fault("outbound", 500, retry=1)
     with pytest.raises(ValueError, match="does nothing"):

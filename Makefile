@@ -51,7 +51,7 @@ test-deploy: $(INSTALLED) $(NODE_INSTALLED)
 	$(PY) -m pytest -q tests/deploy
 
 bench: $(INSTALLED)
-	$(PY) scripts/bench.py
+	$(PY) -m infra.local.bench
 
 demo: $(INSTALLED) $(NODE_INSTALLED)
 	$(PY) -m infra.local.demo

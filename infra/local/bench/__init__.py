@@ -1,0 +1,24 @@
+"""`make bench`: performance figures of the sender, measured on the local stack in one run.
+
+    .venv/bin/python -m infra.local.bench               # every figure (a few minutes)
+    .venv/bin/python -m infra.local.bench --only 1,5    # selected figures
+    .venv/bin/python -m infra.local.bench --quick       # smaller sizes, a smoke run
+
+Starts moto server and the Telegent sandbox (each its own process, on 127.0.0.1), runs the real
+handler `sender.handler.handler` in worker processes (each one a Lambda "container": its own
+imports, clients, token cache and limiter state; its logs and metrics go to a log file), and
+prints one table of figures with their targets to stdout. Progress goes to stderr. The exit code
+is 0 whatever the figures say: this is a measurement, not a test.
+
+Figures (one module each, fig*.py, for exactly what each measures):
+ 1. batch of 10 at 100 ms vendor latency vs one vendor call, and vs a naive sequential relay
+ 2. vendor requests (tokens + outbound) per delivered message, 1,000 messages, 5-minute tokens
+ 3. DynamoDB requests per message (same run as 2), counted with botocore event hooks
+ 4. sustained throughput of 3 containers against a 600/min vendor limit: rate, 429s, DLQ, rows
+ 5. cold import of the handler vs a bare `import boto3` (+ a breakdown of Powertools pieces)
+ 6. peak RSS increase for one 5 MiB MmsS3 message vs the payload size
+
+Modules: cli (options, the run, the table), stack (sizes, the local stack, request bodies),
+workers (the "containers": handler processes and the AWS call counter), report (rows, table,
+machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory.
+"""

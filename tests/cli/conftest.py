@@ -4,7 +4,7 @@ outputs carry the real stack's keys and point at a provisioned world (infra/loca
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ class Operator:
 
 
 @pytest.fixture
-def operator(stack: Stack) -> Iterator[Operator]:
+def operator(stack: Stack) -> Operator:
     world = stack.world
     group = f"{world.prefix}-schedules"
     world.client("scheduler").create_schedule_group(Name=group)

@@ -141,7 +141,7 @@ class _DropsDeleteAfter:
 
 class _Session:
     def __init__(self, allowed_deletes: int) -> None:
-        self._session = boto3.session.Session()
+        self._session: Any = boto3.session.Session()
         self._allowed = allowed_deletes
 
     def client(self, service: str) -> Any:

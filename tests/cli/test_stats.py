@@ -48,7 +48,7 @@ def test_stats_counts_the_window_from_the_index(operator: Operator) -> None:
 
     def put(key: str, status: str, age: timedelta, cost: str | None = None, segments: int = 1) -> None:
         created = now - age
-        item = {"RequestId": key, "Status": status, DAY_ATTRIBUTE: created.date().isoformat()}
+        item: dict[str, object] = {"RequestId": key, "Status": status, DAY_ATTRIBUTE: created.date().isoformat()}
         item[CREATED_ATTRIBUTE] = iso(created)
         item["Segments"] = segments
         if cost:

@@ -58,6 +58,9 @@ class Monitoring(Construct):
         throttles = function.metric_throttles(period=_PERIOD, statistic=cloudwatch.Stats.SUM)
         transient = sender_metric(METRIC_TRANSIENT_FAILURES)
         rejected = sender_metric(METRIC_REJECTED)
+        # Age since the request first reached the queue (FirstEnqueuedAt): requeued copies of a throttled
+        # request reset SQS's own ApproximateAgeOfOldestMessage, this one keeps counting.
+        request_age = sender_metric(constants.METRIC_MESSAGE_AGE, statistic=cloudwatch.Stats.MAXIMUM)
 
         self.alarms = [
             self._alarm(
@@ -75,6 +78,14 @@ class Monitoring(Construct):
             ),
             self._alarm("SenderErrors", errors, threshold=1, description="The sender Lambda failed invocations."),
             self._alarm("SenderThrottles", throttles, threshold=1, description="The sender Lambda was throttled."),
+            self._alarm(
+                "RequestAgeTooHigh",
+                request_age,
+                threshold=settings.oldest_message_alarm_seconds,
+                description="A request has waited too long since it first reached the queue (MessageAgeSeconds, "
+                "across requeues): the vendor keeps throttling or failing; at MAX_MESSAGE_AGE_HOURS it is "
+                "dead-lettered as THROTTLED_TOO_LONG.",
+            ),
             self._alarm(
                 "TransientFailures",
                 transient,
@@ -103,7 +114,7 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Requests waiting",
                 left=[queue.metric_approximate_number_of_messages_visible(), dlq_depth],
-                right=[oldest_age],
+                right=[oldest_age, request_age],
                 width=12,
             ),
             cloudwatch.GraphWidget(
@@ -113,6 +124,9 @@ class Monitoring(Construct):
                     rejected,
                     transient,
                     sender_metric(METRIC_AMBIGUOUS_SENDS),
+                    sender_metric(constants.METRIC_INTERNAL_ERRORS),
+                    sender_metric(constants.METRIC_THROTTLED_TOO_LONG),
+                    sender_metric(constants.METRIC_REQUEUED),
                 ],
                 width=12,
             ),

@@ -247,14 +247,30 @@ class SenderFunction(Construct):
                 "objects are named by producers at run time, so the keys cannot be listed in advance.",
             )
         )
+        # DLQ copies too large for SQS: the body is written under dlq-payloads/ and read back when the
+        # copy is redriven (DESIGN.md section 4). Nothing else in the bucket may be written.
+        dlq_payloads = resources.media.bucket.arn_for_objects(f"{constants.DLQ_PAYLOAD_PREFIX}*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=[dlq_payloads])
+        )
+        dlq_finding = _nag_finding_resource(resources.media, constants.DLQ_PAYLOAD_PREFIX)
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{dlq_finding}]",
+                reason="s3:PutObject/GetObject are limited to the dlq-payloads/ prefix of the stack's own media "
+                "bucket, where DLQ copies too large for SQS keep their body; each key is a hash of that body.",
+            )
+        )
 
     def _allow_table(self, table: dynamodb.ITable, actions: list[str]) -> None:
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn]))
 
 
-def _nag_finding_resource(media: MediaStorage) -> str:
-    """The media-prefix ARN as cdk-nag names it in a finding: `<BucketLogicalId.Arn>/mms/*`."""
+def _nag_finding_resource(media: MediaStorage, prefix: str | None = None) -> str:
+    """A prefix ARN of the media bucket as cdk-nag names it in a finding: `<BucketLogicalId.Arn>/mms/*`."""
     stack = Stack.of(media)
     cfn_bucket = media.bucket.node.default_child
     assert isinstance(cfn_bucket, CfnElement)
-    return f"<{stack.resolve(stack.get_logical_id(cfn_bucket))}.Arn>/{media.media_prefix}*"
+    return (
+        f"<{stack.resolve(stack.get_logical_id(cfn_bucket))}.Arn>/{media.media_prefix if prefix is None else prefix}*"
+    )

@@ -63,7 +63,7 @@ def test_resource_counts(default_stack: Synthesized) -> None:
     template.resource_count_is("AWS::Scheduler::Schedule", 1)  # the status poller's
     template.resource_count_is("AWS::Events::Rule", 1)
     template.resource_count_is("AWS::Events::EventBus", 0)  # status events go to the ingress bus
-    template.resource_count_is("AWS::CloudWatch::Alarm", 8)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 9)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     template.resource_count_is("AWS::SNS::Topic", 1)
     template.resource_count_is("AWS::SNS::Subscription", 0)
@@ -280,13 +280,16 @@ class TestLeastPrivilege:
         }
         media_prefix = {"Fn::Join": ["", [arn("MediaMediaBucket", "AWS::S3::Bucket"), "/mms/*"]]}
         assert actions_on(media_prefix) == {"s3:GetObject"}
+        # Oversized DLQ copies: their bodies are written (and read back on redrive) under this prefix only.
+        dlq_payloads = {"Fn::Join": ["", [arn("MediaMediaBucket", "AWS::S3::Bucket"), "/dlq-payloads/*"]]}
+        assert actions_on(dlq_payloads) == {"s3:PutObject", "s3:GetObject"}
         assert {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == (
             actions_on(arn("RequestQueue", "AWS::SQS::Queue"))
             | actions_on(arn("QueuesDeadLetterQueue", "AWS::SQS::Queue"))
             | crud
             | {"dynamodb:DeleteItem"}
             | {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-            | {"s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents"}
+            | {"s3:GetObject", "s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents"}
             | {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
         )
 
@@ -508,6 +511,22 @@ class TestMonitoring:
                 "Dimensions": [{"Name": "service", "Value": "telegent-sms"}],
                 "Statistic": "Sum",
                 "Threshold": threshold,
+            },
+        )
+
+    def test_request_age_alarm_counts_across_requeues(self, default_stack: Synthesized) -> None:
+        topic = logical_id(default_stack, "AWS::SNS::Topic", "AlarmTopic")
+        default_stack.template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Namespace": "TelegentSms",
+                "MetricName": constants.METRIC_MESSAGE_AGE,
+                "Dimensions": [{"Name": "service", "Value": "telegent-sms"}],
+                "Statistic": "Maximum",
+                "Threshold": 900,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": topic}],
             },
         )
 

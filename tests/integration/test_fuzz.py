@@ -16,7 +16,7 @@ import pytest
 from infra.local.samples import upload_media
 from infra.local.sandbox import validate_outbound
 from tests.fuzz_bodies import GARBAGE_PAYLOADS, BodyFuzzer, payload_objects, vendor_payload_problems
-from tests.integration.conftest import LogCapture, Stack
+from tests.integration.helpers import LogCapture, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -84,10 +84,6 @@ def test_hostile_bodies_through_the_real_handler(stack: Stack, logs: LogCapture)
         and not (message_id in failed_ids and message_id in logged)
     }
     assert unaccounted == {}, unaccounted
-    # Every DLQ copy says why it is there (none was moved by SQS's redrive without a reason).
-    assert all(copy["message_attributes"].get("ErrorCode") for copy in dlq), [
-        copy["message_attributes"] for copy in dlq
-    ]
 
     # Each send is a SENT row, and the fuzz was not degenerate: it sent, and it refused in many ways.
     sent_rows = [row for row in rows.values() if row["Status"] == "SENT"]

@@ -260,7 +260,7 @@ def on_internal_error(source: SourceMessage, error: Exception, deps: SenderDeps,
     )
     if not last:
         return False
-    key = progress.key or source.default_key
+    key = progress.key or _peeked_key(progress.raw_request) or source.default_key
     try:
         _copy_to_dlq(source, key, RejectCode.INTERNAL_ERROR, reason, deps)
     except Exception as failure:
@@ -371,6 +371,14 @@ def _lock_wait_seconds(deps: SenderDeps, remaining_ms: Callable[[], int] | None)
 
 def _copy_to_dlq(source: SourceMessage, key: str, code: str, message: str, deps: SenderDeps) -> None:
     deps.dlq.copy(source.body, dead_letter_reasons(source, key, code, message, deps.clock()))
+
+
+def _peeked_key(raw: Any) -> str | None:
+    """The producer's key from a request the parser could not finish with (the row goes under it)."""
+    try:
+        return peek_idempotency_key(raw)
+    except Exception:
+        return None
 
 
 def _body_text(raw: Any) -> str | None:

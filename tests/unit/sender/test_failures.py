@@ -127,6 +127,19 @@ def test_an_unexpected_exception_before_the_key_is_known_is_settled_under_the_me
     assert world.vendor.sent == []
 
 
+def test_an_unexpected_parser_failure_is_settled_under_the_producers_key(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_parser(*_: Any) -> Any:
+        raise TypeError("object of type 'int' has no len()")
+
+    monkeypatch.setattr(pipeline, "parse_send_request", broken_parser)
+    run(world, record({**SMS, "IdempotencyKey": "order-9", "MmsBase64": 5}, message_id="m-9", receive_count=5))
+    assert world.results.rows["order-9"]["ErrorCode"] == "INTERNAL_ERROR"
+    (_, reasons) = world.dlq.messages[0]
+    assert (reasons["RequestId"], reasons["OriginalMessageId"]) == ("order-9", "m-9")
+
+
 def test_without_a_redrive_policy_an_unexpected_exception_is_always_retried(world: World) -> None:
     world.queues.max_receives = None
     world.vendor.failures.append(Bug("no redrive policy to count receives against"))

@@ -33,6 +33,11 @@ CreatedOn, as the send and details answers carry). A message becomes searchable
 after the message was stored: the client sees a dropped connection or a 500/502/504 (an ambiguous
 send). Draws come from a generator seeded with `random_seed` (config) for repeatable runs.
 
+Message routes (`/v1.0/message/routes`, `/routes/update`, `/routes/delete`, `GET /v1.0/account/message/routes`),
+delivery receipts to the route's CallbackMessageUrl, magic recipient numbers, receipt faults and
+inbound messages live in infra.local.sandbox_routes (control API: /_sandbox/routes, /receipts,
+/callbacks, /inbound). Reference: docs/sandbox.md.
+
 The control API has no authentication: never expose the sandbox beyond localhost.
 """
 
@@ -70,6 +75,15 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from infra.local.ports import LOOPBACK, free_port
+from infra.local.sandbox_routes import (
+    ROUTE_CONTROL,
+    ROUTE_ENDPOINT_NAMES,
+    ROUTE_ENDPOINTS,
+    ROUTE_METHODS,
+    RouteError,
+    Routes,
+    wait_for,
+)
 
 API_PREFIX = "/v1.0"
 CONTROL_PREFIX = "/_sandbox/"
@@ -89,9 +103,10 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     f"{API_PREFIX}/message/outbound": ("outbound", "POST"),
     f"{API_PREFIX}/message/details": ("details", "GET"),
     f"{API_PREFIX}/message/search": ("search", "GET"),
+    **ROUTE_ENDPOINTS,
 }
 ENDPOINT_PATHS = {name: path for path, (name, _method) in ENDPOINTS.items()}
-FAULT_PATHS = frozenset({"outbound", "tokens", "details", "search", "*"})
+FAULT_PATHS = frozenset({"outbound", "tokens", "details", "search", "*"} | ROUTE_ENDPOINT_NAMES)
 FAULT_STATUSES = frozenset({400, 401, 403, 404, 405, 408, 409, 415, 422, 429, 500, 502, 503, 504})
 CONFIG_KEYS = frozenset(
     {"token_ttl", "latency_ms", "rate_limit_per_minute", "account_key", "account_secret"}
@@ -449,6 +464,7 @@ class _SandboxState:
         self._accept_then_fail_rate = 0.0
         self._random_seed: int | None = None
         self._random = random.Random()  # fault draws, not security
+        self.routes = Routes(self.set_message_status, self.stopping)
         self.configure(
             {
                 "account_key": account_key,
@@ -584,6 +600,7 @@ class _SandboxState:
             self._faults.clear()
             self._messages.clear()
             self._window.clear()
+        self.routes.reset()
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "base_url": self.root_url + API_PREFIX}
@@ -734,6 +751,8 @@ class _SandboxState:
         return _json_reply(status, fault.body, headers)
 
     def _process(self, request: _Request, endpoint: str, method: str, record: dict[str, Any]) -> _Reply:
+        if endpoint in ROUTE_ENDPOINT_NAMES:
+            return self._route_call(request, endpoint)
         if request.method != method:
             return _error(405, headers={"Allow": method})
         if endpoint == "tokens":
@@ -922,7 +941,25 @@ class _SandboxState:
                 "returned_status": None,
             }
             record["message_id"] = message_id
+        self.routes.on_accepted(message_id, body["To"][0]["Number"], body["From"])
         return _json_reply(200, response)
+
+    def _route_call(self, request: _Request, endpoint: str) -> _Reply:
+        """The message route endpoints (infra.local.sandbox_routes), token-scoped like the others."""
+        allowed = ROUTE_METHODS[endpoint]
+        if request.method not in allowed:
+            return _error(405, headers={"Allow": ", ".join(sorted(allowed))})
+        if (denied := self._authorize(request)) is not None:
+            return denied
+        body = None
+        if request.method == "POST":
+            body, problem = self._parse_json(request)
+            if body is None:
+                return problem or _error(400)
+        try:
+            return _json_reply(200, self.routes.vendor_call(endpoint, request.method, request.query, body))
+        except RouteError as error:
+            return _error(error.status, error.message)
 
     def _message_details(self, request: _Request) -> _Reply:
         if (denied := self._authorize(request)) is not None:
@@ -995,6 +1032,7 @@ def _handle_control(state: _SandboxState, method: str, name: str, query: str, ra
         "reset": {"POST"},
         "expire-tokens": {"POST"},
         "status": {"POST"},
+        **ROUTE_CONTROL,
     }
     if name not in routes:
         return _json_reply(404, {"error": f"unknown control endpoint {name!r}"})
@@ -1014,6 +1052,8 @@ def _handle_control(state: _SandboxState, method: str, name: str, query: str, ra
 
 
 def _run_control(state: _SandboxState, method: str, name: str, query: str, payload: Any) -> Any:
+    if name in ROUTE_CONTROL:
+        return state.routes.control(method, name, query, payload)
     if name == "health":
         return state.health()
     if name == "requests":
@@ -1242,6 +1282,42 @@ class _SandboxApi(ABC):
     @abstractmethod
     def reset(self) -> None: ...
 
+    @abstractmethod
+    def _routes_control(self, method: str, name: str, payload: Any = None, query: str = "") -> Any:
+        """/_sandbox/routes|receipts|callbacks|inbound (infra.local.sandbox_routes.Routes.control)."""
+
+    def set_route(self, **fields: Any) -> dict[str, Any]:
+        """Create a message route (vendor field names), or update the one named by MessageRouteId."""
+        return self._routes_control("POST", "routes", fields)
+
+    def routes(self) -> list[dict[str, Any]]:
+        return self._routes_control("GET", "routes")
+
+    def configure_receipts(self, **changes: Any) -> dict[str, Any]:
+        """Receipt delay, shape and faults (see ReceiptSettings); back to defaults on reset()."""
+        return self._routes_control("POST", "receipts", changes)
+
+    def receipt_settings(self) -> dict[str, Any]:
+        return self._routes_control("GET", "receipts")
+
+    def callbacks(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every receipt/inbound call attempt made (kind "receipt" or "inbound"), and receipts skipped."""
+        return self._routes_control("GET", "callbacks", query=urllib.parse.urlencode({"kind": kind} if kind else {}))
+
+    def receive_inbound(self, sender: str, to: str, body: str, media_url: str | None = None) -> dict[str, Any]:
+        """A handset texts `to`: the route's MessageUrl is called (like the vendor would) before this returns."""
+        payload = {"From": sender, "To": to, "Body": body, **({"MediaUrl": media_url} if media_url else {})}
+        return self._routes_control("POST", "inbound", payload)
+
+    def wait_for_callbacks(
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        timeout: float = 10.0,
+        kind: str | None = "receipt",
+    ) -> list[dict[str, Any]]:
+        """Poll callbacks(kind) until predicate(entries) holds; TimeoutError otherwise."""
+        return wait_for(lambda: self.callbacks(kind), predicate, timeout)
+
     def add_fault(self, path: str = "outbound", status: int | None = None, **options: Any) -> None:
         """Queue one fault, e.g. add_fault("outbound", 429, retry_after=2, count=3)."""
         self.add_faults([{"path": path, "status": status, **options}])
@@ -1332,6 +1408,7 @@ class TelegentSandbox(_SandboxApi):
         server.shutdown()
         server.close_connections()
         server.server_close()
+        self._state.routes.close()  # pending receipts are dropped, a call in progress ends
         if thread is not None:
             thread.join(timeout=5)
 
@@ -1387,6 +1464,9 @@ class TelegentSandbox(_SandboxApi):
 
     def reset(self) -> None:
         self._state.reset()
+
+    def _routes_control(self, method: str, name: str, payload: Any = None, query: str = "") -> Any:
+        return self._state.routes.control(method, name, query, payload)
 
 
 class SandboxControl(_SandboxApi):
@@ -1460,6 +1540,9 @@ class SandboxControl(_SandboxApi):
 
     def reset(self) -> None:
         self._call("POST", "reset")
+
+    def _routes_control(self, method: str, name: str, payload: Any = None, query: str = "") -> Any:
+        return self._call(method, name, payload, dict(urllib.parse.parse_qsl(query)) if query else None)
 
 
 @contextlib.contextmanager

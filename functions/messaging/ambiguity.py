@@ -104,6 +104,36 @@ def interrupted_attempt(
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """What an earlier receive of the same key left behind, when it left anything."""
+
+    attempt: Attempt | None = None  # an ambiguous send it recorded
+    lock_expired_at: float | None = None  # it never released the send lock (crash, timeout): when the lock expired
+
+
+def attempt_to_reconcile(
+    earlier: Earlier | None, request_id: str, sender: str, to: tuple[str, ...], body: str, now: float
+) -> Attempt | None:
+    """The attempt the next send must reconcile first, or None when nothing may have gone out.
+
+    A recorded attempt is reconciled; an earlier receive that stopped mid-send without recording
+    anything may have sent too, over its whole invocation, so it counts as an attempt of its own.
+    """
+    if earlier is None:
+        return None
+    if earlier.lock_expired_at is None:
+        return earlier.attempt
+    stopped = interrupted_attempt(request_id, sender, to, body, earlier.lock_expired_at, now)
+    if earlier.attempt is None:
+        return stopped
+    # A receive that was reconciling (or resending) the recorded attempt stopped: search both windows.
+    return replace(
+        earlier.attempt.again(stopped.started_at, max(earlier.attempt.ended_at, stopped.ended_at)),
+        interrupted=True,
+    )
+
+
+@dataclass(frozen=True)
 class VendorMessage:
     """One message of a search answer, read tolerantly (any field may be missing)."""
 

@@ -19,6 +19,7 @@ class RejectCode(StrEnum):
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
     THROTTLED_TOO_LONG = "THROTTLED_TOO_LONG"  # throttled past MAX_MESSAGE_AGE_HOURS after FirstEnqueuedAt
     INTERNAL_ERROR = "INTERNAL_ERROR"  # an unexpected exception (a bug) on the queue's last receive
+    AMBIGUOUS_UNRESOLVED = "AMBIGUOUS_UNRESOLVED"  # an ambiguous send never reconciled; AMBIGUOUS_POLICY=dlq
 
 
 class TransientKind(StrEnum):
@@ -34,6 +35,7 @@ class TransientKind(StrEnum):
     DEPENDENCY = "Dependency"  # an AWS call failed
     IN_PROGRESS = "InProgress"  # the same key is being sent by another invocation
     DEADLINE = "Deadline"  # not attempted: the Lambda would time out
+    RECONCILING = "Reconciling"  # an ambiguous send is being reconciled (DESIGN.md 4b): not sent, retried later
 
 
 class PermanentError(Exception):
@@ -60,3 +62,11 @@ class TransientError(Exception):
         self.kind = kind
         self.message = message
         self.retry_after = retry_after
+
+
+class UnrecordedAmbiguity(TransientError):
+    """An ambiguous send whose attempt could not be recorded (DESIGN.md 4b). The send lock is kept
+    until it expires, so the next receive treats the send as interrupted and reconciles it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(TransientKind.AMBIGUOUS, message)

@@ -97,6 +97,21 @@ METRIC_THROTTLED_TOO_LONG = "ThrottledTooLong"
 METRIC_MESSAGE_AGE = "MessageAgeSeconds"  # per record: seconds since FirstEnqueuedAt
 METRIC_DLQ_OFFLOADED = "DeadLetterBodiesOffloaded"
 
+# Ambiguous sends reconciled through Telegent's message search (DESIGN.md section 4b).
+ENV_AMBIGUOUS_SEARCH_DELAY_SECONDS = "AMBIGUOUS_SEARCH_DELAY_SECONDS"
+ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES = "AMBIGUOUS_RECONCILE_MAX_MINUTES"
+ENV_AMBIGUOUS_POLICY = "AMBIGUOUS_POLICY"
+DEFAULT_AMBIGUOUS_SEARCH_DELAY_SECONDS = 20
+DEFAULT_AMBIGUOUS_RECONCILE_MAX_MINUTES = 30
+DEFAULT_AMBIGUOUS_POLICY = "resend"  # or "dlq"
+# The attempt of an ambiguous send: one item per request in the idempotency table, beside (never
+# inside) the Powertools records, keyed by this prefix + the request's key.
+IDEMPOTENCY_ATTEMPT_PREFIX = "telegent-sms#attempt#"
+METRIC_AMBIGUOUS_RECONCILED = "AmbiguousReconciled"  # the search found it: row SENT, nothing sent again
+METRIC_AMBIGUOUS_RESENT = "AmbiguousResent"  # sent again after an empty search (or the resend policy)
+METRIC_AMBIGUOUS_UNRESOLVED = "AmbiguousUnresolved"  # given up after the max wait (policy dlq)
+METRIC_AMBIGUOUS_SEARCHES = "AmbiguousSearches"  # search pages requested while reconciling
+
 # Delivery status tracking (DESIGN.md section 8): environment, handlers, indexes, metrics.
 ENV_STATUS_QUEUE_URL = "STATUS_QUEUE_URL"
 ENV_STATUS_DLQ_URL = "STATUS_DLQ_URL"

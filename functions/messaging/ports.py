@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from messaging.ambiguity import Attempt, Earlier, SearchPage
 from messaging.rows import ResultRow
 from messaging.tracking import PollCandidate, StatusChange, StatusUpdate
 
@@ -38,8 +39,28 @@ CredentialsSource = Callable[[bool], Credentials]
 
 
 class VendorClient(Protocol):
+    def begin(self, deadline: float) -> None:
+        """A new invocation: no vendor call may run past `deadline` (epoch seconds)."""
+        ...
+
     def send(self, payload: Mapping[str, Any]) -> Acceptance:
         """POST /message/outbound; raises PermanentError or TransientError (DESIGN.md section 4)."""
+        ...
+
+    def search(self, phone_number: str, page: int = 1, results: int = 100) -> SearchPage:
+        """GET /message/search, one page; raises TransientError when there is no readable answer (4b)."""
+        ...
+
+
+class AttemptStore(Protocol):
+    """Ambiguous send attempts, kept across receives (DESIGN.md section 4b); TransientError when it fails."""
+
+    def earlier(self, key: str) -> Earlier | None:
+        """What an earlier receive of `key` left behind (asked inside the send lock, before sending)."""
+        ...
+
+    def save(self, attempt: Attempt) -> None:
+        """Record an ambiguous attempt durably, replacing the key's previous one."""
         ...
 
 

@@ -68,6 +68,9 @@ class ResultRow:
     error_message: str | None = None
     # SENT rows waiting for a final status: when the status poller first looks (DESIGN.md section 8).
     poll_at: datetime | None = None
+    # Who set the status (DESIGN.md section 3): the sender, or `reconciled` for an ambiguous send
+    # the message search found (section 4b).
+    status_source: str | None = "sender"
 
     def __post_init__(self) -> None:
         """Bound what came from outside (vendor answers, rejection reasons) so the row and the stored
@@ -118,6 +121,7 @@ class ResultRow:
             # The sparse poll index: only rows with a PollAt are in it.
             "PollShard": POLL_SHARD if self.poll_at else None,
             "PollAt": iso(self.poll_at) if self.poll_at else None,
+            "StatusSource": self.status_source,
         }
         return values
 
@@ -153,6 +157,7 @@ class ResultRow:
             error_code=record.get("error_code"),
             error_message=record.get("error_message"),
             poll_at=parse_iso(record["poll_at"]) if record.get("poll_at") else None,
+            status_source=record.get("status_source", "sender"),
         )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from messaging import names as c
+from messaging.ambiguity import Policy, ReconcileRules
 
 T = TypeVar("T")
 
@@ -62,6 +63,16 @@ class Settings:
     timeout_guard_ms: int = 0
     max_message_age_hours: float = c.DEFAULT_MAX_MESSAGE_AGE_HOURS
     status_poll_after_minutes: float = c.DEFAULT_STATUS_POLL_AFTER_MINUTES  # first details lookup of a SENT row
+    # Reconciling ambiguous sends (DESIGN.md section 4b).
+    ambiguous_search_delay_seconds: float = c.DEFAULT_AMBIGUOUS_SEARCH_DELAY_SECONDS
+    ambiguous_reconcile_max_minutes: float = c.DEFAULT_AMBIGUOUS_RECONCILE_MAX_MINUTES
+    ambiguous_policy: Policy = Policy.RESEND
+
+    @property
+    def reconcile_rules(self) -> ReconcileRules:
+        return ReconcileRules(
+            self.ambiguous_search_delay_seconds, self.ambiguous_reconcile_max_minutes, self.ambiguous_policy
+        )
 
     @property
     def deadline_guard_ms(self) -> int:
@@ -130,4 +141,15 @@ class Settings:
             timeout_guard_ms=integer(c.ENV_TIMEOUT_GUARD_MS, cls.timeout_guard_ms),
             max_message_age_hours=number(c.ENV_MAX_MESSAGE_AGE_HOURS, cls.max_message_age_hours),
             status_poll_after_minutes=number(c.ENV_STATUS_POLL_AFTER_MINUTES, cls.status_poll_after_minutes),
+            ambiguous_search_delay_seconds=max(
+                0.0, number(c.ENV_AMBIGUOUS_SEARCH_DELAY_SECONDS, cls.ambiguous_search_delay_seconds)
+            ),
+            ambiguous_reconcile_max_minutes=max(
+                0.0, number(c.ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES, cls.ambiguous_reconcile_max_minutes)
+            ),
+            ambiguous_policy=parsed(c.ENV_AMBIGUOUS_POLICY, cls.ambiguous_policy, _policy, "resend or dlq"),
         )
+
+
+def _policy(text: str) -> Policy:
+    return Policy(text.strip().lower())  # ValueError for anything else

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from messaging import names
+from messaging.ambiguity import VendorMessage
 from messaging.envelopes import unwrap
 from messaging.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
 from messaging.lifecycle import RANK_INPUT_REJECTED, RANK_SEND_OUTCOME, Status
 from messaging.media import MediaFetcher
 from messaging.ports import (
+    AttemptStore,
     DeadLetterSink,
     OnceGate,
     QueueControl,
@@ -29,6 +31,7 @@ from messaging.request import SendRequest, is_e164, parse_send_request, peek_ide
 from messaging.rows import ResultRow, iso
 from messaging.settings import Settings
 from observability import logger
+from sender import reconcile
 from sender.dead_letters import dead_letter_reasons
 from sender.key_locks import KeyedLocks
 from sender.retry_policy import Action, decide
@@ -52,6 +55,7 @@ class SenderDeps:
     clock: Callable[[], datetime]
     limiter: RequestBudget = field(default_factory=Unlimited)
     key_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    attempts: AttemptStore = field(default_factory=reconcile.MemoryAttemptStore)  # ambiguous sends (4b)
 
 
 @dataclass
@@ -71,6 +75,7 @@ def begin_invocation(records: list[Mapping[str, Any]], deps: SenderDeps, remaini
     """Plan the shared rate budget: one vendor request per record, never waiting past the guard."""
     deadline = deps.clock().timestamp() + (remaining_ms - deps.settings.deadline_guard_ms) / 1000
     deps.limiter.begin(len(records), deadline)
+    _begin_vendor_calls(deps, remaining_ms)
 
 
 # ---------------------------------------------------------------- the record
@@ -170,7 +175,13 @@ def validity_end(request: SendRequest) -> datetime | None:
 
 
 def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDeps) -> ResultRow:
-    """Runs at most once per key. Permanent refusals are outcomes (stored); transient ones raise."""
+    """Runs at most once per key. Permanent refusals are outcomes (stored); transient ones raise.
+
+    An earlier ambiguous attempt is reconciled first (DESIGN.md 4b): found at the vendor, the row is
+    SENT with that MessageId (StatusSource=reconciled) and nothing is sent; too early or no search
+    answer, it raises RECONCILING (retried later, nothing sent). An ambiguous send is recorded before
+    it raises, so the retry reconciles instead of sending blind.
+    """
     decided_at = deps.clock()
     outcome = ResultRow(
         request_id=key,
@@ -184,11 +195,46 @@ def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDep
         campaign_id=request.campaign_id,
         message_type=request.message_type,
     )
+    body = _sent_body(request)
+    prior = reconcile.before_send(
+        key,
+        request.sender,
+        request.to,
+        body,
+        attempts=deps.attempts,
+        vendor=deps.vendor,
+        rules=deps.settings.reconcile_rules,
+        clock=deps.clock,
+        telemetry=deps.telemetry,
+    )
+    if prior.found is not None:
+        return _reconciled_row(outcome, prior.found, deps)
+    if prior.given_up is not None:
+        return replace(
+            outcome, status=Status.REJECTED, error_code=RejectCode.AMBIGUOUS_UNRESOLVED, error_message=prior.given_up
+        )
+    started = deps.clock()
     try:
         fetched = deps.media.fetch_all(request.s3_media, request.inline_media_bytes) if request.s3_media else []
         accepted = deps.vendor.send(request.vendor_payload(fetched))
     except PermanentError as refusal:
         return replace(outcome, status=Status.REJECTED, error_code=refusal.code, error_message=refusal.message)
+    except TransientError as error:
+        if error.kind != TransientKind.AMBIGUOUS:
+            raise
+        rules = deps.settings.reconcile_rules
+        raise reconcile.ambiguous(
+            error,
+            prior.attempt,
+            key,
+            request.sender,
+            request.to,
+            body,
+            started,
+            deps.clock(),
+            attempts=deps.attempts,
+            rules=rules,
+        ) from None
     return replace(
         outcome,
         message_id=accepted.message_id,
@@ -222,7 +268,8 @@ def on_transient_failure(
     spread = random.random()  # noqa: S311 - jitter, not security
     decision = decide(error, source.receive_count, _max_receives(source, deps), bool(source.queue_arn), spread)
     if decision.action == Action.REQUEUE:
-        if (ended := _wait_ended(source, progress, deps)) is not None:
+        # A send being reconciled may have gone out: it is never settled as expired or throttled here.
+        if error.kind != TransientKind.RECONCILING and (ended := _wait_ended(source, progress, deps)) is not None:
             return ended
         if _requeue(source, decision.delay_seconds or 1, deps):
             return True
@@ -437,4 +484,33 @@ def _settled_row(
         sender=sender,
         error_code=code,
         error_message=message,
+    )
+
+
+# ---------------------------------------------------------------- ambiguous sends and call deadlines (4b, defect 6)
+
+VENDOR_FINISH_MS = 1000  # kept free after the last vendor call: recording the outcome, answering SQS
+
+
+def _begin_vendor_calls(deps: SenderDeps, remaining_ms: int) -> None:
+    """No vendor call of this invocation may run into the time needed to record its outcome."""
+    deps.vendor.begin(deps.clock().timestamp() + (remaining_ms - VENDOR_FINISH_MS) / 1000)
+
+
+def _sent_body(request: SendRequest) -> str:
+    """The Body exactly as it goes to the vendor: what a reconciling search compares (by hash)."""
+    body = request.vendor_payload().get("Body")
+    return body if isinstance(body, str) else request.body
+
+
+def _reconciled_row(outcome: ResultRow, found: VendorMessage, deps: SenderDeps) -> ResultRow:
+    """SENT with the MessageId the search found: the earlier ambiguous send went out."""
+    return replace(
+        outcome,
+        message_id=found.message_id,
+        vendor_status=found.status or "Queued",
+        message_type=found.message_type or outcome.message_type,
+        cost=found.cost,
+        status_source="reconciled",
+        poll_at=outcome.updated_at + timedelta(minutes=deps.settings.status_poll_after_minutes),
     )

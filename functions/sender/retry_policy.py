@@ -12,6 +12,9 @@ SQS_MAX_DELAY = 900  # seconds: SQS's longest DelaySeconds
 THROTTLE_BACKOFF_BASE = 5
 THROTTLE_BACKOFF_MAX = 300
 THROTTLING = frozenset({TransientKind.THROTTLED, TransientKind.RATE_LIMITED})
+# Put back without burning a receive: throttling, and an ambiguous send waiting to be reconciled
+# (DESIGN.md 4b: it may wait up to AMBIGUOUS_RECONCILE_MAX_MINUTES for the vendor's search).
+REQUEUED = THROTTLING | {TransientKind.RECONCILING}
 BACKED_OFF = frozenset({TransientKind.THROTTLED, TransientKind.UNAVAILABLE})
 
 
@@ -31,7 +34,7 @@ def decide(
     error: TransientError, receive_count: int, max_receives: int | None, can_requeue: bool, spread: float = 0.5
 ) -> RetryDecision:
     """`spread` in [0, 1) is the caller's random draw for jitter (so this stays deterministic)."""
-    if error.kind in THROTTLING and can_requeue:
+    if error.kind in REQUEUED and can_requeue:
         base = error.retry_after if error.retry_after is not None else THROTTLE_BACKOFF_BASE
         return RetryDecision(Action.REQUEUE, min(SQS_MAX_DELAY, max(1, math.ceil(base * (1.0 + 0.2 * spread)))))
     if max_receives is not None and receive_count >= max_receives:

@@ -7,7 +7,8 @@ import threading
 import boto3
 from botocore.config import Config
 
-from aws_adapters.idempotency import PowertoolsOnceGate, RowCommittingPersistenceLayer
+from aws_adapters.attempts import AttemptAwarePersistenceLayer, DynamoAttemptStore
+from aws_adapters.idempotency import PowertoolsOnceGate
 from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
 from aws_adapters.rate_limiter import SharedRateLimiter
 from aws_adapters.result_rows import DynamoResultStore
@@ -64,8 +65,11 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         expiry_margin=settings.token_expiry_margin,
         telemetry=telemetry,
         budget=limiter,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
     )
-    persistence = RowCommittingPersistenceLayer(settings.idempotency_table, dynamodb, results)
+    # Releases the send lock after a failure and tells a send when an earlier one may have gone out (4b).
+    persistence = AttemptAwarePersistenceLayer(settings.idempotency_table, dynamodb, results)
     return SenderDeps(
         settings=settings,
         vendor=vendor,
@@ -82,6 +86,7 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         telemetry=telemetry,
         clock=now_utc,
         limiter=limiter,
+        attempts=DynamoAttemptStore(settings.idempotency_table, dynamodb, persistence),
     )
 
 

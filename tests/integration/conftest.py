@@ -86,6 +86,8 @@ def stack(moto: MotoServer, sandbox: TelegentSandbox, monkeypatch: pytest.Monkey
     env = world.lambda_env(
         sandbox.base_url, rate_limit_per_minute=6000, rate_limit_burst=100, MEDIA_PREFIX="mms/", **FAST_VENDOR_TIMEOUTS
     )
+    # Ambiguous sends are reconciled through the sandbox's search (DESIGN.md 4b), which indexes at once here.
+    env["AMBIGUOUS_SEARCH_DELAY_SECONDS"] = "1"
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     reset_dependencies()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from messaging.ambiguity import SearchPage, VendorMessage
 from messaging.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
 from messaging.lifecycle import may_replace
 from messaging.media import MediaFetcher
@@ -37,12 +38,42 @@ class FakeVendor:
     def __init__(self) -> None:
         self.sent: list[Mapping[str, Any]] = []
         self.failures: list[Exception] = []
+        # Accepted (stored as sent, searchable), then this error instead of the answer.
+        self.lost_answers: list[Exception] = []
+        self.search_failures: list[Exception] = []
+        self.searches: list[tuple[str, int]] = []
+        self.deadlines: list[float] = []
+
+    def begin(self, deadline: float) -> None:
+        self.deadlines.append(deadline)
 
     def send(self, payload: Mapping[str, Any]) -> Acceptance:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(payload)
+        if self.lost_answers:
+            raise self.lost_answers.pop(0)
         return Acceptance(f"TMID-{len(self.sent):04d}", "Queued", None, None)
+
+    def search(self, phone_number: str, page: int = 1, results: int = 100) -> SearchPage:
+        self.searches.append((phone_number, page))
+        if self.search_failures:
+            raise self.search_failures.pop(0)
+        found = [
+            VendorMessage(
+                message_id=f"TMID-{index + 1:04d}",
+                direction="Outbound",
+                sender=payload["From"],
+                to=tuple(item["Number"] for item in payload["To"]),
+                body=payload["Body"],
+                status="Queued",
+            )
+            for index, payload in enumerate(self.sent)
+            if phone_number in [item["Number"] for item in payload["To"]]
+        ]
+        found.reverse()  # newest first, like the vendor's
+        start = (page - 1) * results
+        return SearchPage(tuple(found[start : start + results]), pages=-(-len(found) // results))
 
 
 class FakeObjects:

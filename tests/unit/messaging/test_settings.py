@@ -69,3 +69,18 @@ def test_max_message_age() -> None:
     assert Settings.from_env({**REQUIRED, "MAX_MESSAGE_AGE_HOURS": "0.5"}).max_message_age_hours == 0.5
     with pytest.raises(ConfigurationError, match="MAX_MESSAGE_AGE_HOURS must be a number"):
         Settings.from_env({**REQUIRED, "MAX_MESSAGE_AGE_HOURS": "two weeks"})
+
+
+def test_ambiguous_send_settings() -> None:
+    defaults = Settings.from_env(REQUIRED).reconcile_rules
+    assert (defaults.search_delay_seconds, defaults.max_minutes, defaults.policy) == (20, 30, "resend")
+    env = {
+        **REQUIRED,
+        "AMBIGUOUS_SEARCH_DELAY_SECONDS": "2.5",
+        "AMBIGUOUS_RECONCILE_MAX_MINUTES": "5",
+        "AMBIGUOUS_POLICY": " DLQ ",
+    }
+    rules = Settings.from_env(env).reconcile_rules
+    assert (rules.search_delay_seconds, rules.max_minutes, rules.policy) == (2.5, 5, "dlq")
+    with pytest.raises(ConfigurationError, match="AMBIGUOUS_POLICY must be resend or dlq"):
+        Settings.from_env({**REQUIRED, "AMBIGUOUS_POLICY": "retry"})

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -122,8 +123,12 @@ def test_transient_failure_is_retried_without_a_row(world: World) -> None:
     assert world.dlq.messages == []
     assert world.metrics.counts["AmbiguousSends"] == 1
     assert world.metrics.counts["TransientFailureAmbiguous"] == 1
-    run(world, SMS, receive_count=2)  # the retry goes through: the failed attempt left no idempotency record
+    # The retry reconciles first (DESIGN.md 4b): the search shows nothing was sent, so it sends once.
+    world.deps.settings = replace(world.deps.settings, ambiguous_search_delay_seconds=0)
+    run(world, SMS, receive_count=2)
     assert world.results.rows["msg-1"]["Status"] == "SENT"
+    assert len(world.vendor.sent) == 1
+    assert world.metrics.counts["AmbiguousResent"] == 1
 
 
 def test_vendor_throttling_puts_the_message_back_without_burning_a_receive(world: World) -> None:

@@ -15,7 +15,8 @@ from infra.cli import stack as outputs
 from infra.cli.main import app
 from infra.cli.stack import StackContext
 from infra.local.world import World
-from tests.integration.conftest import Stack, moto, sandbox, stack
+from tests.integration.conftest import moto, sandbox, stack
+from tests.integration.helpers import Stack
 
 __all__ = ["moto", "sandbox", "stack"]
 

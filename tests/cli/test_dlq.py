@@ -13,7 +13,7 @@ from messaging.rows import now_utc
 from sender.dead_letters import dead_letter_reasons
 from sender.source_message import SourceMessage
 from tests.cli.conftest import Operator, one_line_error
-from tests.integration.conftest import sms
+from tests.integration.helpers import sms
 
 
 def _dead_letter(operator: Operator, body: dict[str, Any], code: str, original_id: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from infra.cli.send import sender_supports
 from tests.cli.conftest import Operator, one_line_error
-from tests.integration.conftest import sms
+from tests.integration.helpers import sms
 
 
 def _file(tmp_path: Path, content: object) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra.cli import stack as cli_stack
-from tests.infra.conftest import Synthesized, default_stack
+from tests.infra.conftest import default_stack
+from tests.infra.helpers import Synthesized
 
 __all__ = ["default_stack"]
 

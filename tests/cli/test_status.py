@@ -6,7 +6,7 @@ import pytest
 
 from infra.cli.main import app
 from tests.cli.conftest import Operator, one_line_error
-from tests.integration.conftest import sms
+from tests.integration.helpers import sms
 
 
 def test_status_finds_a_sent_message_by_request_id_and_by_message_id(operator: Operator) -> None:

@@ -7,82 +7,9 @@ bundling, which is skipped: no pip run, no network).
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from unittest import mock
-
 import pytest
-from aws_cdk.assertions import Template
 
-from infra import REPO_ROOT
-from infra.app import create_app
-
-CDK_JSON_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-SKIP_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
-
-SAMPLE_REQUEST = {"To": [{"Number": "+18015737111"}], "From": "+18018018011", "Body": "Weekly reminder"}
-CONFIGURED_CONTEXT: dict[str, Any] = {
-    "ephemeral": True,
-    "queue_sender_principals": ["111122223333", "arn:aws:iam::444455556666:role/order-service"],
-    "alarm_email": "ops@example.com",
-    "secret_name": "telegent/account",
-    "callback_secret_name": "telegent/callback",
-    "status_max_receive_count": "2",
-    "webhook_reserved_concurrency": "3",
-    "status_timeout_hours": "48",
-    "status_poll_after_minutes": "30",
-    "status_poll_max_share": "0.1",
-    "delivery_rate_alarm_threshold": "0.8",
-    "event_bus_name": "orders",
-    "event_detail_type": "orders.sms.send",
-    "max_receive_count": "3",  # strings, as `cdk synth -c key=value` passes them
-    "timeout_seconds": "30",
-    "max_batching_window_seconds": "10",
-    "schedules": [
-        {
-            "name": "weekly-reminder",
-            "expression": "cron(0 9 ? * MON *)",
-            "timezone": "America/Denver",
-            "payload": SAMPLE_REQUEST,
-        }
-    ],
-}
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    template: Template
-    template_json: dict[str, Any]
-    template_path: Path
-    validation_report: dict[str, Any]
-    outdir: Path  # the cloud assembly: template, asset manifest, staged asset.<hash> directories
-
-
-def synthesize(outdir: Path, context: Mapping[str, Any]) -> Synthesized:
-    # An environment-agnostic stack, whatever the shell running the tests has exported.
-    with mock.patch.dict(os.environ):
-        os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
-        os.environ.pop("CDK_DEFAULT_REGION", None)
-        app = create_app({**CDK_JSON_CONTEXT, **SKIP_BUNDLING, **context}, outdir=str(outdir))
-        try:
-            assembly = app.synth()
-        except RuntimeError as exc:  # cdk-nag findings (or another validation) stop synth
-            report = outdir / "validation-report.json"
-            details = report.read_text() if report.exists() else ""
-            pytest.fail(f"synth failed: {exc}\n{details}")
-    (stack,) = assembly.stacks
-    template_path = Path(stack.template_full_path)
-    return Synthesized(
-        template=Template.from_json(stack.template),
-        template_json=stack.template,
-        template_path=template_path,
-        validation_report=json.loads((outdir / "validation-report.json").read_text()),
-        outdir=outdir,
-    )
+from tests.infra.helpers import CONFIGURED_CONTEXT, Synthesized, synthesize
 
 
 @pytest.fixture(scope="session")

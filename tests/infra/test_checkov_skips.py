@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.checkov_skips import METADATA_KEY, skip_checks
-from tests.infra.conftest import Synthesized, synthesize
+from tests.infra.helpers import Synthesized, synthesize
 
 pytestmark = pytest.mark.infra
 

@@ -13,7 +13,7 @@ import aws_cdk
 import pytest
 
 from infra.app import create_app
-from tests.infra.conftest import CDK_JSON_CONTEXT, SKIP_BUNDLING, Synthesized
+from tests.infra.helpers import CDK_JSON_CONTEXT, SKIP_BUNDLING, Synthesized
 
 pytestmark = pytest.mark.infra
 

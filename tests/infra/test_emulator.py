@@ -11,8 +11,7 @@ import pytest
 from aws_cdk import BundlingOptions, DockerImage
 
 from infra.constructs.powertools_layer import LAYER_SOURCE_DIR, REQUIREMENTS_FILE, PipInstallLocally, pip_install_args
-from tests.infra.conftest import Synthesized
-from tests.infra.test_stack_defaults import function_properties, logical_id
+from tests.infra.helpers import Synthesized, function_properties, logical_id
 
 pytestmark = pytest.mark.infra
 

@@ -2,49 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from aws_cdk.assertions import Match
 
 from messaging import names as constants
-from tests.infra.conftest import Synthesized
+from tests.infra.helpers import (
+    DENY_INSECURE_TRANSPORT,
+    FOURTEEN_DAYS,
+    Synthesized,
+    function_properties,
+    logical_id,
+    policy_statements,
+    resources_of,
+)
 
 pytestmark = pytest.mark.infra
-
-FOURTEEN_DAYS = 14 * 24 * 3600
-DENY_INSECURE_TRANSPORT = Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
-
-
-def resources_of(stack: Synthesized, resource_type: str) -> dict[str, dict[str, Any]]:
-    return {
-        logical_id: resource
-        for logical_id, resource in stack.template_json["Resources"].items()
-        if resource["Type"] == resource_type
-    }
-
-
-def logical_id(stack: Synthesized, resource_type: str, fragment: str) -> str:
-    (found,) = [name for name in resources_of(stack, resource_type) if fragment in name]
-    return found
-
-
-def function_properties(stack: Synthesized) -> dict[str, Any]:
-    """The sender's properties (an ephemeral stack on AWS also has CDK's auto-delete handler)."""
-    (function,) = [
-        resource
-        for resource in resources_of(stack, "AWS::Lambda::Function").values()
-        if resource["Properties"].get("Handler") == constants.SENDER_HANDLER
-    ]
-    return function["Properties"]
-
-
-def policy_statements(stack: Synthesized, role_fragment: str) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in resources_of(stack, "AWS::IAM::Policy").values():
-        if any(role_fragment in role["Ref"] for role in policy["Properties"]["Roles"]):
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    return statements
 
 
 def test_resource_counts(default_stack: Synthesized) -> None:

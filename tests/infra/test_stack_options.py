@@ -8,8 +8,14 @@ import pytest
 from aws_cdk.assertions import Match
 
 from messaging import names as constants
-from tests.infra.conftest import SAMPLE_REQUEST, Synthesized
-from tests.infra.test_stack_defaults import function_properties, logical_id, policy_statements, resources_of
+from tests.infra.helpers import (
+    SAMPLE_REQUEST,
+    Synthesized,
+    function_properties,
+    logical_id,
+    policy_statements,
+    resources_of,
+)
 
 pytestmark = pytest.mark.infra
 

@@ -13,8 +13,7 @@ from aws_cdk.assertions import Match
 
 from infra.constructs.sender_function import ASSET_EXCLUDES
 from messaging import names as constants
-from tests.infra.conftest import Synthesized
-from tests.infra.test_stack_defaults import DENY_INSECURE_TRANSPORT, logical_id, resources_of
+from tests.infra.helpers import DENY_INSECURE_TRANSPORT, Synthesized, logical_id, resources_of
 
 pytestmark = pytest.mark.infra
 

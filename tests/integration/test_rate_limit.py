@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import LogCapture, Stack, sms
+from tests.integration.helpers import LogCapture, Stack, sms
 
 pytestmark = pytest.mark.integration
 

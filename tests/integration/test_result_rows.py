@@ -6,7 +6,7 @@ from decimal import Decimal
 from aws_adapters.result_rows import DynamoResultStore
 from messaging.lifecycle import RANK_FINAL, RANK_INPUT_REJECTED, RANK_SEND_OUTCOME, Status
 from messaging.rows import ResultRow
-from tests.integration.conftest import Stack
+from tests.integration.helpers import Stack
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

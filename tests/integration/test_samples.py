@@ -6,7 +6,7 @@ import pytest
 
 from infra.local.demo_report import match_outcomes, send_waves
 from infra.local.samples import EVENTS_DIR, load_samples, upload_media
-from tests.integration.conftest import Stack
+from tests.integration.helpers import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from infra.local.lambda_context import FakeLambdaContext
-from tests.integration.conftest import MAX_RECEIVE_COUNT, LogCapture, Stack, sms
+from tests.integration.helpers import MAX_RECEIVE_COUNT, LogCapture, Stack, sms
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from infra.local.status_tracking import TrackingWorld, provision_tracking
 from messaging.rows import iso
 from status_poller import handler as poller_handler
 from status_poller.wiring import reset_dependencies as reset_poller
-from tests.integration.conftest import Stack, sms
+from tests.integration.helpers import Stack, sms
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from infra.local.esm_runner import DrainSummary, EventSourceRunner
 from infra.local.status_tracking import TrackingWorld, provision_tracking
 from messaging.receipts import receipt_envelope
 from messaging.rows import iso
-from tests.integration.conftest import Stack, sms
+from tests.integration.helpers import Stack, sms
 from tracker import handler as tracker_handler
 from tracker.wiring import reset_dependencies as reset_tracker
 from webhook import handler as webhook_handler

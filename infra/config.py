@@ -83,6 +83,10 @@ class Settings:
     rate_limit_burst: int
     media_prefix: str
     powertools_layer_arn: str | None  # None: resolve the public layer from its SSM parameter
+    # Ambiguous sends (DESIGN.md 4b): wait before searching, longest wait for an answer, then resend or dlq.
+    ambiguous_search_delay_seconds: int
+    ambiguous_reconcile_max_minutes: int
+    ambiguous_policy: str
 
     # Event source mapping and queues
     batch_size: int
@@ -159,6 +163,13 @@ class Settings:
             rate_limit_burst=ctx.integer("rate_limit_burst", 1, minimum=1),
             media_prefix=ctx.string("media_prefix", "mms/"),
             powertools_layer_arn=ctx.optional_string("powertools_layer_arn"),
+            ambiguous_search_delay_seconds=ctx.integer(
+                "ambiguous_search_delay_seconds", constants.DEFAULT_AMBIGUOUS_SEARCH_DELAY_SECONDS, minimum=0
+            ),
+            ambiguous_reconcile_max_minutes=ctx.integer(
+                "ambiguous_reconcile_max_minutes", constants.DEFAULT_AMBIGUOUS_RECONCILE_MAX_MINUTES, minimum=1
+            ),
+            ambiguous_policy=ctx.choice("ambiguous_policy", ["resend", "dlq"], constants.DEFAULT_AMBIGUOUS_POLICY),
             batch_size=ctx.integer("batch_size", 10, minimum=1, maximum=10000),
             max_batching_window_seconds=ctx.integer(
                 "max_batching_window_seconds", 5, minimum=0, maximum=_MAX_BATCHING_WINDOW_SECONDS

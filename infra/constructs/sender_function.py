@@ -149,6 +149,10 @@ class SenderFunction(Construct):
                 constants.ENV_RATE_LIMIT_BURST: str(settings.rate_limit_burst),
                 # The sender sets the row's first PollAt (DESIGN 8: first poll without a receipt).
                 constants.ENV_STATUS_POLL_AFTER_MINUTES: str(settings.status_poll_after_minutes),
+                # Reconciling ambiguous sends through the vendor's message search (DESIGN 4b).
+                constants.ENV_AMBIGUOUS_SEARCH_DELAY_SECONDS: str(settings.ambiguous_search_delay_seconds),
+                constants.ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES: str(settings.ambiguous_reconcile_max_minutes),
+                constants.ENV_AMBIGUOUS_POLICY: settings.ambiguous_policy,
                 "POWERTOOLS_SERVICE_NAME": settings.service_name,
                 "POWERTOOLS_LOG_LEVEL": settings.log_level,
                 "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,

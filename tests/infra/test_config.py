@@ -88,3 +88,14 @@ def test_emulator_follows_the_host() -> None:
 def test_bad_values_are_refused(context: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings(**context)
+
+
+def test_ambiguous_send_options() -> None:
+    defaults = settings()
+    assert (defaults.ambiguous_search_delay_seconds, defaults.ambiguous_reconcile_max_minutes) == (20, 30)
+    assert defaults.ambiguous_policy == "resend"
+    chosen = settings(ambiguous_search_delay_seconds="45", ambiguous_reconcile_max_minutes="60", ambiguous_policy="dlq")
+    assert (chosen.ambiguous_search_delay_seconds, chosen.ambiguous_reconcile_max_minutes) == (45, 60)
+    assert chosen.ambiguous_policy == "dlq"
+    with pytest.raises(ConfigError, match="ambiguous_policy"):
+        settings(ambiguous_policy="maybe")

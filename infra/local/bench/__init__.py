@@ -17,8 +17,10 @@ Figures (one module each, fig*.py, for exactly what each measures):
  4. sustained throughput of 3 containers against a 600/min vendor limit: rate, 429s, DLQ, rows
  5. cold import of the handler vs a bare `import boto3` (+ a breakdown of Powertools pieces)
  6. peak RSS increase for one 5 MiB MmsS3 message vs the payload size
+ 7. faults: 10 % of sends accepted then their answer lost (ambiguous): duplicates per 1,000 messages
+    and the extra vendor requests spent reconciling them (DESIGN.md 4b; a shortened search delay)
 
 Modules: cli (options, the run, the table), stack (sizes, the local stack, request bodies),
 workers (the "containers": handler processes and the AWS call counter), report (rows, table,
-machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory.
+machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory, fig7_ambiguous.
 """

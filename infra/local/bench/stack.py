@@ -36,6 +36,7 @@ class Sizes:
     import_reps: int = 7  # figure 5
     breakdown_reps: int = 5
     media_bytes: int = 5 * MIB  # figure 6
+    ambiguous_messages: int = 1000  # figure 7
 
 
 QUICK = Sizes(
@@ -46,6 +47,7 @@ QUICK = Sizes(
     sustain_messages=150,
     import_reps=3,
     breakdown_reps=3,
+    ambiguous_messages=200,
 )
 
 

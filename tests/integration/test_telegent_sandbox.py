@@ -589,7 +589,7 @@ def test_recording_redacts_secrets_and_reset_clears(sandbox: TelegentSandbox, ht
 # --------------------------------------------------------------------------- out of process
 
 
-# The installed entry points, run outside the repo: the sandbox needs no checkout on sys.path.
+# The installed entry points, run outside the repo: nothing but the installed package is importable there.
 SANDBOX_COMMANDS = {
     "module": [sys.executable, "-m", "infra.local.sandbox"],
     "console script": [str(Path(sys.executable).with_name("telegent-sandbox"))],

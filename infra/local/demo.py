@@ -3,8 +3,10 @@
 Starts ministack and the Telegent sandbox, `cdk bootstrap` + `cdk deploy` the real stack (emulator
 layer, sandbox base URL), sets the secret, uploads the sample media, sends every events/ request to
 the deployed queue (and one more through the EventBridge bus), waits for the deployed Lambda behind
-the real event source mapping, prints result rows and DLQ contents, tears down. Exit 0 when every
-sample ended as events/expected.json says.
+the real event source mapping, prints result rows and DLQ contents; then points the sandbox's message
+route at the deployed webhook and follows three messages to DELIVERED/FAILED/UNDELIVERABLE
+(infra.local.demo_status); tears down. Exit 0 when every sample ended as events/expected.json says
+and the three rows as expected.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import time
 
 from infra.local.demo_report import match_outcomes, print_report, send_waves, table
+from infra.local.demo_status import show_delivery_status
 from infra.local.deploy import deployed_stack
 from infra.local.samples import load_samples, upload_media
 from infra.local.sandbox import TelegentSandbox
@@ -57,6 +60,7 @@ def main() -> int:
             )
         )
         ok = ok and bus_row.get("Status") == "SENT"
+        ok = show_delivery_status(stack, sandbox) and ok
         print(f"Telegent sandbox accepted {len(sandbox.sent_messages())} messages.")
         print("Tearing down (cdk destroy, servers stop) ...", flush=True)
     print(f"Demo finished in {time.monotonic() - started:.1f}s.")

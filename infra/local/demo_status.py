@@ -185,6 +185,7 @@ def show_delivery_status(stack: DeployedStack, sandbox: TelegentSandbox, timeout
         for key, _to, expected in CASES
     )
     print(
-        f"Delivery status {'as expected' if ok else 'NOT as expected'}: DELIVERED, FAILED, UNDELIVERABLE by callback."
+        f"Delivery status {'as expected' if ok else 'NOT as expected'}: "
+        "DELIVERED, FAILED, UNDELIVERABLE by callback, each published as an event."
     )
     return ok

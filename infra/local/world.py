@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from infra.local.aws_env import REGION, aws_env, fake_credentials
 from infra.local.sandbox import DEFAULT_ACCOUNT_KEY, DEFAULT_ACCOUNT_SECRET
-from sender import constants
+from messaging import names as constants
 
 # What the Telegent sandbox accepts unless configured otherwise.
 DEFAULT_SECRET_VALUE = {"AccountKey": DEFAULT_ACCOUNT_KEY, "AccountSecret": DEFAULT_ACCOUNT_SECRET}

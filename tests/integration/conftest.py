@@ -11,7 +11,7 @@ from infra.local.moto_locked import LockedMotoServer
 from infra.local.moto_server import MotoServer
 from infra.local.sandbox import TelegentSandbox
 from infra.local.world import provision_world
-from sender.dependencies import reset_dependencies
+from sender.wiring import reset_dependencies
 from tests.integration.helpers import FAST_VENDOR_TIMEOUTS, MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT, LogCapture, Stack
 
 

@@ -1,8 +1,9 @@
 """Delivery status tracking on the deployed stack (ministack): a receipt posted to the webhook's
 Function URL travels status queue -> tracker -> row, and the row becomes DELIVERED.
 
-Until the Telegent sandbox calls routes itself, the test plays Telegent: it posts the receipt with
-the route's Basic credential, read from the stack's generated callback secret.
+One test plays Telegent itself: it posts the receipt with the route's Basic credential, read from
+the stack's generated callback secret. The last one lets the sandbox's message route call the
+deployed webhook, as `make demo` does (infra.local.demo_status).
 """
 
 from __future__ import annotations
@@ -122,3 +123,45 @@ def test_receipt_posted_to_the_webhook_makes_the_row_delivered(stack: DeployedSt
     delivered = wait_for_row(stack, lambda row: row.get("Status") == "DELIVERED")
     assert delivered["StatusSource"] == "callback"
     assert delivered["MessageId"] == sent["MessageId"]
+
+
+def test_sandbox_route_receipts_reach_the_deployed_webhook(stack: DeployedStack, sandbox: TelegentSandbox) -> None:
+    """Telegent played by the sandbox: its route calls the deployed Function URL with the stack's credential;
+    rows end DELIVERED/FAILED/UNDELIVERABLE by callback and each change is a status event without numbers."""
+    from infra.local.demo_status import CASES, FINAL, capture_status_events, read_events, register_route
+
+    route = register_route(stack, sandbox)
+    assert route["CallbackMessageUrl"] == webhook_endpoint(stack)
+    assert route["CallbackMessageAuthenticationType"] == "Basic"
+    sandbox.configure_receipts(delay=0.5)
+    events_queue = capture_status_events(stack)
+    keys = {key: expected for key, _to, expected in CASES}
+    stack.world.send_bodies(
+        [{"IdempotencyKey": key, "To": [{"Number": to}], "From": "+18018018011", "Body": "hi"} for key, to, _ in CASES]
+    )
+    deadline = time.monotonic() + 120
+    rows: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        rows = {r["RequestId"]: r for r in stack.world.result_rows() if r["RequestId"] in keys}
+        if len(rows) == len(keys) and all(r["Status"] in FINAL for r in rows.values()):
+            break
+        time.sleep(0.5)
+    assert {key: (row["Status"], row.get("StatusSource")) for key, row in rows.items()} == {
+        key: (expected, "callback") for key, expected in keys.items()
+    }, stack.server.log_tail()
+    assert {e["outcome"] for e in sandbox.callbacks("receipt")} == {"delivered"}
+
+    events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        events += read_events(stack, events_queue)
+        finals = {
+            (e["detail"]["RequestId"], e["detail"]["Status"]) for e in events if e["detail"].get("RequestId") in keys
+        }
+        if all((key, expected) in finals for key, expected in keys.items()):
+            break
+        time.sleep(0.5)
+    assert all((key, expected) in finals for key, expected in keys.items()), events
+    assert {e["detail-type"] for e in events} == {constants.EVENT_DETAIL_TYPE_STATUS}
+    assert "+1" not in json.dumps(events)  # no phone numbers in status events
+    assert all("Body" not in e["detail"] for e in events)

@@ -37,7 +37,14 @@ from aws_adapters.idempotency import IDEMPOTENCY_EXPIRY_SECONDS, RowCommittingPe
 from aws_adapters.result_rows import DynamoResultStore
 from messaging.ambiguity import Attempt, Earlier
 from messaging.errors import TransientError, TransientKind, UnrecordedAmbiguity
-from messaging.names import IDEMPOTENCY_ATTEMPT_PREFIX, IDEMPOTENCY_PARTITION_KEY, IDEMPOTENCY_TTL_ATTRIBUTE
+from messaging.names import (
+    IDEMPOTENCY_ATTEMPT_PREFIX,
+    IDEMPOTENCY_PARTITION_KEY,
+    IDEMPOTENCY_TTL_ATTRIBUTE,
+    MESSAGES_MESSAGE_ID_ATTRIBUTE,
+    MESSAGES_MESSAGE_ID_INDEX,
+    MESSAGES_PARTITION_KEY,
+)
 
 INPROGRESS = "INPROGRESS"
 _deserializer = TypeDeserializer()
@@ -106,9 +113,11 @@ class DynamoAttemptStore:
         table_name: str,
         client: Any,
         persistence: AttemptAwarePersistenceLayer,
+        messages_table: str | None = None,
         clock: Any = time.time,
     ) -> None:
         self._table = table_name
+        self._messages_table = messages_table
         self._client = client
         self._persistence = persistence
         self._clock = clock
@@ -146,6 +155,26 @@ class DynamoAttemptStore:
             raise TransientError(
                 TransientKind.DEPENDENCY, f"recording the ambiguous attempt failed: {_describe(exc)}"
             ) from None
+
+    def claimed_by(self, message_id: str) -> str | None:
+        """Through the messages table's MessageId index (eventually consistent: a row written moments ago
+        may not show yet)."""
+        if self._messages_table is None:
+            return None
+        try:
+            response = self._client.query(
+                TableName=self._messages_table,
+                IndexName=MESSAGES_MESSAGE_ID_INDEX,
+                KeyConditionExpression="#id = :id",
+                ExpressionAttributeNames={"#id": MESSAGES_MESSAGE_ID_ATTRIBUTE},
+                ExpressionAttributeValues={":id": {"S": message_id}},
+                Limit=1,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"looking up a MessageId failed: {_describe(exc)}") from None
+        items = response.get("Items") or []
+        owner = items[0].get(MESSAGES_PARTITION_KEY, {}).get("S") if items else None
+        return owner if isinstance(owner, str) else None
 
     def _load(self, key: str) -> Attempt | None:
         try:

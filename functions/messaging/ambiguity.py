@@ -168,12 +168,19 @@ def is_ours(attempt: Attempt, message: VendorMessage) -> bool:
     return created is None or created.timestamp() >= attempt.started_at - CLOCK_SKEW_SECONDS
 
 
-def find_ours(attempt: Attempt, messages: Iterable[VendorMessage]) -> VendorMessage | None:
-    """The earliest message that is ours (those without a time come after those with one)."""
+def ours_in_order(attempt: Attempt, messages: Iterable[VendorMessage]) -> list[VendorMessage]:
+    """The messages that may be ours, earliest first (those without a time after those with one).
+
+    Another request may have sent the very same Body to the same number: the caller skips any whose
+    MessageId a result row of another request already holds."""
     candidates = [message for message in messages if is_ours(attempt, message)]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda m: (m.created_at is None, m.created_at.timestamp() if m.created_at else 0.0))
+    return sorted(candidates, key=lambda m: (m.created_at is None, m.created_at.timestamp() if m.created_at else 0.0))
+
+
+def find_ours(attempt: Attempt, messages: Iterable[VendorMessage]) -> VendorMessage | None:
+    """The earliest message that may be ours."""
+    candidates = ours_in_order(attempt, messages)
+    return candidates[0] if candidates else None
 
 
 def more_pages(page_number: int, page: SearchPage, page_size: int = SEARCH_PAGE_SIZE) -> bool:

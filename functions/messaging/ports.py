@@ -63,6 +63,11 @@ class AttemptStore(Protocol):
         """Record an ambiguous attempt durably, replacing the key's previous one."""
         ...
 
+    def claimed_by(self, message_id: str) -> str | None:
+        """The request whose result row holds this Telegent MessageId, if any (a search match that
+        another request already owns is not ours)."""
+        ...
+
 
 class VendorTelemetry(Protocol):
     def token_fetched(self) -> None: ...

@@ -26,8 +26,8 @@ from messaging.ambiguity import (
     attempt_to_reconcile,
     before_search,
     body_hash,
-    find_ours,
     more_pages,
+    ours_in_order,
 )
 from messaging.errors import PermanentError, TransientError, TransientKind, UnrecordedAmbiguity
 from messaging.ports import AttemptStore, Telemetry, VendorClient
@@ -49,6 +49,7 @@ class MemoryAttemptStore:
 
     def __init__(self) -> None:
         self.attempts: dict[str, Attempt] = {}
+        self.claims: dict[str, str] = {}  # MessageId -> the request whose row holds it
 
     def earlier(self, key: str) -> Earlier | None:
         attempt = self.attempts.get(key)
@@ -56,6 +57,9 @@ class MemoryAttemptStore:
 
     def save(self, attempt: Attempt) -> None:
         self.attempts[attempt.request_id] = attempt
+
+    def claimed_by(self, message_id: str) -> str | None:
+        return self.claims.get(message_id)
 
 
 def before_send(
@@ -78,7 +82,7 @@ def before_send(
         return Prior()
     decision = before_search(attempt, now, rules)
     if decision.step == Step.SEARCH:
-        outcome = search_for(attempt, vendor, telemetry)
+        outcome = search_for(attempt, vendor, telemetry, attempts)
         decision = after_search(attempt, outcome, clock().timestamp(), rules)
     context = {"ambiguous_attempts": attempt.count, "interrupted": attempt.interrupted, "to": mask_number(to[0])}
     if decision.step == Step.RECONCILED and decision.found is not None:
@@ -99,8 +103,11 @@ def before_send(
     raise TransientError(TransientKind.RECONCILING, decision.reason, retry_after=decision.delay_seconds)
 
 
-def search_for(attempt: Attempt, vendor: VendorClient, telemetry: Telemetry) -> SearchOutcome:
-    """Our message in the search answer for our first recipient, reading a few pages at most."""
+def search_for(
+    attempt: Attempt, vendor: VendorClient, telemetry: Telemetry, claims: AttemptStore | None = None
+) -> SearchOutcome:
+    """Our message in the search answer for our first recipient, reading a few pages at most. A match
+    whose MessageId another request's row already holds is that request's identical message."""
     for page_number in range(1, SEARCH_MAX_PAGES + 1):
         try:
             telemetry.count(names.METRIC_AMBIGUOUS_SEARCHES)
@@ -110,9 +117,13 @@ def search_for(attempt: Attempt, vendor: VendorClient, telemetry: Telemetry) -> 
             return SearchOutcome.no_answer(
                 f"search failed: {reason}", failure.retry_after if isinstance(failure, TransientError) else None
             )
-        found = find_ours(attempt, page.messages)
-        if found is not None:
-            return SearchOutcome.match(found)
+        for candidate in ours_in_order(attempt, page.messages):
+            try:
+                owner = claims.claimed_by(candidate.message_id) if claims is not None else None
+            except TransientError as failure:
+                return SearchOutcome.no_answer(f"could not check who owns a match: {failure.message}")
+            if owner is None or owner == attempt.request_id:
+                return SearchOutcome.match(candidate)
         if not more_pages(page_number, page):
             return SearchOutcome.nothing()
     return SearchOutcome.no_answer(f"more than {SEARCH_MAX_PAGES} pages of messages for the number")

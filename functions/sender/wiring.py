@@ -86,7 +86,7 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         telemetry=telemetry,
         clock=now_utc,
         limiter=limiter,
-        attempts=DynamoAttemptStore(settings.idempotency_table, dynamodb, persistence),
+        attempts=DynamoAttemptStore(settings.idempotency_table, dynamodb, persistence, settings.messages_table),
     )
 
 

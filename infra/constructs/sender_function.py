@@ -240,6 +240,10 @@ class SenderFunction(Construct):
         self._allow_table(tables.messages, MESSAGES_TABLE_ACTIONS)
         self._allow_table(tables.idempotency, IDEMPOTENCY_TABLE_ACTIONS)
         self._allow_table(tables.rate_limit, RATE_LIMIT_TABLE_ACTIONS)
+        # Reconciling an ambiguous send (DESIGN 4b): a search match whose MessageId another request's row
+        # already holds is that request's message, found through the MessageId index.
+        message_ids = f"{tables.messages.table_arn}/index/{constants.MESSAGES_MESSAGE_ID_INDEX}"
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[message_ids]))
 
         # MmsS3 may only name objects under the configured prefix of the media bucket.
         media_objects = resources.media.media_objects_arn()

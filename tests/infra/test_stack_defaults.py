@@ -252,6 +252,8 @@ class TestLeastPrivilege:
         assert actions_on(arn("Messages", "AWS::DynamoDB::Table")) == crud
         assert actions_on(arn("RateLimit", "AWS::DynamoDB::Table")) == crud
         assert actions_on(arn("Idempotency", "AWS::DynamoDB::Table")) == crud | {"dynamodb:DeleteItem"}
+        message_id_index = {"Fn::Join": ["", [arn("Messages", "AWS::DynamoDB::Table"), "/index/MessageIdIndex"]]}
+        assert actions_on(message_id_index) == {"dynamodb:Query"}  # reconciling ambiguous sends (4b)
         assert actions_on({"Ref": logical_id(stack, "AWS::SecretsManager::Secret", "Vendor")}) == {
             "secretsmanager:GetSecretValue",
             "secretsmanager:DescribeSecret",
@@ -265,7 +267,7 @@ class TestLeastPrivilege:
             actions_on(arn("RequestQueue", "AWS::SQS::Queue"))
             | actions_on(arn("QueuesDeadLetterQueue", "AWS::SQS::Queue"))
             | crud
-            | {"dynamodb:DeleteItem"}
+            | {"dynamodb:DeleteItem", "dynamodb:Query"}
             | {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
             | {"s3:GetObject", "s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents"}
             | {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}

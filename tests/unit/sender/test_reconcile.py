@@ -199,3 +199,30 @@ def test_no_earlier_attempt_sends_without_searching(world: World) -> None:
 def test_each_invocation_bounds_the_vendor_calls_by_its_remaining_time(world: World) -> None:
     begin_invocation([sqs_record(SMS)], world.deps, 30_000)
     assert world.vendor.deadlines == [T0.timestamp() + 29.0]  # 1 s kept to record the outcome
+
+
+def test_an_identical_message_another_request_owns_is_not_taken_for_ours(world: World) -> None:
+    """Another request sent the very same Body to the same number meanwhile: its row holds that MessageId."""
+    first_receive_is_ambiguous(world, accepted=False)
+    world.vendor.sent.append({"To": [{"Number": "+18015737111"}], "From": "+18018018011", "Body": SMS["Body"]})
+    attempts(world).claims["TMID-0001"] = "order-2"
+    clock(world).advance(21)
+    run(world, receive_count=2)
+    assert len(world.vendor.sent) == 2  # ours was never sent: it is sent now
+    row = world.results.rows["order-1"]
+    assert (row["MessageId"], row["StatusSource"]) == ("TMID-0002", "sender")
+
+
+def test_an_owner_lookup_that_fails_is_no_answer(world: World) -> None:
+    class Unreachable(MemoryAttemptStore):
+        def claimed_by(self, message_id: str) -> str | None:
+            raise TransientError(TransientKind.DEPENDENCY, "index unreachable")
+
+    store = Unreachable()
+    world.deps.attempts = store
+    first_receive_is_ambiguous(world, accepted=True)
+    clock(world).advance(21)
+    run(world, receive_count=2)
+    assert len(world.vendor.sent) == 1
+    assert world.results.rows == {}
+    assert len(world.queues.requeued) == 1  # retried later, not sent again

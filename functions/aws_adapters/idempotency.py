@@ -32,12 +32,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import BotoCoreError, ClientError
+
+from aws_adapters.result_rows import DynamoResultStore
 from messaging.errors import IdempotencyConflict, TransientError, TransientKind
 from messaging.ports import Once
 from messaging.rows import ResultRow
 from observability import logger
-
-from aws_adapters.result_rows import DynamoResultStore
 
 # Longer than SQS's 14-day maximum retention, so no redelivery can outlive its record.
 IDEMPOTENCY_EXPIRY_SECONDS = 15 * 24 * 3600

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+
 from messaging.errors import TransientError, TransientKind
 from messaging.names import RATE_LIMIT_PARTITION_KEY
 

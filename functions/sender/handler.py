@@ -7,9 +7,9 @@ from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from messaging.settings import ConfigurationError
 from observability import capture_lambda_handler, logger, metrics
-
 from sender.batch import process_concurrently
 from sender.pipeline import begin_invocation, handle_record
 from sender.wiring import get_dependencies

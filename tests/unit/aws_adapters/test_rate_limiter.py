@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from messaging.errors import TransientError, TransientKind
 from aws_adapters.rate_limiter import SharedRateLimiter
+from messaging.errors import TransientError, TransientKind
 
 
 class FakeTable:

@@ -20,6 +20,7 @@ class RejectCode(StrEnum):
     THROTTLED_TOO_LONG = "THROTTLED_TOO_LONG"  # throttled past MAX_MESSAGE_AGE_HOURS after FirstEnqueuedAt
     INTERNAL_ERROR = "INTERNAL_ERROR"  # an unexpected exception (a bug) on the queue's last receive
     AMBIGUOUS_UNRESOLVED = "AMBIGUOUS_UNRESOLVED"  # an ambiguous send never reconciled; AMBIGUOUS_POLICY=dlq
+    OPTED_OUT = "OPTED_OUT"  # a recipient is in the opt-out table (DESIGN.md section 10): no send, no DLQ copy
 
 
 class TransientKind(StrEnum):

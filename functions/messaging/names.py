@@ -156,3 +156,30 @@ METRIC_STATUS_UNKNOWN = "StatusUnknown"
 METRIC_DELIVERY_LATENCY = "DeliveryLatency"  # ms, send to final status
 METRIC_RECEIPTS_UNMATCHED = "ReceiptsUnmatched"
 METRIC_STATUS_POLLS = "StatusPolls"
+
+# ---------------------------------------------------------------- opt-outs (DESIGN.md section 10)
+# ENV_OPTOUT_TABLE (above): unset, the sender checks nothing and the tracker records nothing.
+OPTOUT_PARTITION_KEY = "Number"  # E.164, one item per opted-out number
+OPTOUT_ATTR_OPTED_OUT_AT = "OptedOutAt"  # ISO 8601 UTC
+OPTOUT_ATTR_SOURCE = "Source"  # one of OPTOUT_SOURCES
+OPTOUT_ATTR_KEYWORD = "Keyword"  # the inbound keyword, for Source=keyword
+OPTOUT_SOURCE_KEYWORD = "keyword"
+OPTOUT_SOURCE_OPERATOR = "operator"
+OPTOUT_SOURCE_IMPORT = "import"
+OPTOUT_SOURCES = (OPTOUT_SOURCE_KEYWORD, OPTOUT_SOURCE_OPERATOR, OPTOUT_SOURCE_IMPORT)
+# Inbound keywords (comma-separated lists; whole text, trimmed, any case). Unset: the DESIGN's lists.
+ENV_OPTOUT_KEYWORDS = "OPTOUT_KEYWORDS"
+ENV_OPTIN_KEYWORDS = "OPTIN_KEYWORDS"
+DEFAULT_OPTOUT_KEYWORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
+DEFAULT_OPTIN_KEYWORDS = ("START", "UNSTOP", "YES")
+METRIC_OPTED_OUT_SKIPPED = "OptedOutSkipped"  # sender: a recipient in the table, not sent
+METRIC_OPTOUTS_ADDED = "OptOutsAdded"  # tracker: an inbound opt-out keyword recorded
+METRIC_OPTOUTS_REMOVED = "OptOutsRemoved"  # tracker: an inbound opt-in keyword removed the number
+
+# ---------------------------------------------------------------- priority lane (DESIGN.md section 11)
+ENV_PRIORITY_RESERVE = "PRIORITY_RESERVE"  # share of the vendor budget the normal lane leaves free
+ENV_PRIORITY_QUEUE_ARN = "PRIORITY_QUEUE_ARN"  # records from this queue are the priority lane
+DEFAULT_PRIORITY_RESERVE = 0.2
+# Our extension: the validity a priority request gets when it names none (DESIGN.md 11: 600 s).
+ENV_PRIORITY_VALIDITY_SECONDS = "PRIORITY_VALIDITY_SECONDS"
+DEFAULT_PRIORITY_VALIDITY_SECONDS = 600

@@ -5,7 +5,7 @@ Adapters (aws_adapters/, telegent/, observability/) implement these; unit tests 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -233,4 +233,33 @@ class StatusLookup(Protocol):
     def details(self, message_id: str) -> MessageDetails | None:
         """GET /message/details?MessageId=; None when the vendor does not know the message (404).
         Raises TransientError when there is no answer (throttled, down, budget spent)."""
+        ...
+
+
+# ---------------------------------------------------------------- opt-outs (DESIGN.md section 10)
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """One opted-out number, as the opt-out table holds it."""
+
+    number: str  # E.164
+    opted_out_at: datetime
+    source: str  # keyword, operator or import (names.OPTOUT_SOURCES)
+    keyword: str | None = None  # the inbound keyword, for Source=keyword
+
+
+class OptOutStore(Protocol):
+    """The opt-out table; every method raises TransientError when the store fails."""
+
+    def opted_out(self, numbers: Collection[str]) -> set[str]:
+        """Which of `numbers` are opted out: one batched read (BatchGetItem, 100 keys a request)."""
+        ...
+
+    def add(self, entry: OptOut) -> bool:
+        """Record the opt-out unless the table holds a newer one for the number; True when written."""
+        ...
+
+    def remove(self, number: str, at: datetime) -> bool:
+        """Remove the number's opt-out unless it is newer than `at` (a later STOP stays); True when removed."""
         ...

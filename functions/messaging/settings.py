@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from messaging import names as c
 from messaging.ambiguity import Policy, ReconcileRules
+from messaging.lanes import Lane, LaneBudget, default_validity_seconds
 
 T = TypeVar("T")
 
@@ -67,6 +68,22 @@ class Settings:
     ambiguous_search_delay_seconds: float = c.DEFAULT_AMBIGUOUS_SEARCH_DELAY_SECONDS
     ambiguous_reconcile_max_minutes: float = c.DEFAULT_AMBIGUOUS_RECONCILE_MAX_MINUTES
     ambiguous_policy: Policy = Policy.RESEND
+    # Opt-outs (DESIGN.md section 10): None, no check.
+    optout_table: str | None = None
+    # Priority lane (DESIGN.md section 11).
+    priority_queue_arn: str | None = None
+    priority_reserve: float = c.DEFAULT_PRIORITY_RESERVE
+    priority_validity_seconds: int = c.DEFAULT_PRIORITY_VALIDITY_SECONDS
+
+    @property
+    def lane_budget(self) -> LaneBudget:
+        """The vendor budget shared by both lanes (the normal lane at most 1 - PRIORITY_RESERVE of it)."""
+        return LaneBudget(self.rate_limit_per_minute, self.rate_limit_burst, self.priority_reserve)
+
+    def default_validity_seconds(self, lane: Lane) -> int | None:
+        """Hook for send-time options (DESIGN.md 9, 11): the ValiditySeconds a request of `lane` gets
+        when it names no validity of its own; None for the normal lane."""
+        return default_validity_seconds(lane, self.priority_validity_seconds)
 
     @property
     def reconcile_rules(self) -> ReconcileRules:
@@ -148,8 +165,19 @@ class Settings:
                 0.0, number(c.ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES, cls.ambiguous_reconcile_max_minutes)
             ),
             ambiguous_policy=parsed(c.ENV_AMBIGUOUS_POLICY, cls.ambiguous_policy, _policy, "resend or dlq"),
+            optout_table=env.get(c.ENV_OPTOUT_TABLE) or None,
+            priority_queue_arn=env.get(c.ENV_PRIORITY_QUEUE_ARN) or None,
+            priority_reserve=parsed(c.ENV_PRIORITY_RESERVE, cls.priority_reserve, _reserve, "from 0 to below 1"),
+            priority_validity_seconds=max(1, integer(c.ENV_PRIORITY_VALIDITY_SECONDS, cls.priority_validity_seconds)),
         )
 
 
 def _policy(text: str) -> Policy:
     return Policy(text.strip().lower())  # ValueError for anything else
+
+
+def _reserve(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(text)
+    return value

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from messaging.ambiguity import Attempt, Earlier, SearchPage
+from messaging.lanes import Lane
 from messaging.rows import ResultRow
 from messaging.tracking import PollCandidate, StatusChange, StatusUpdate
 
@@ -84,8 +85,9 @@ class Telemetry(VendorTelemetry, Protocol):
 class RequestBudget(Protocol):
     """The vendor request budget shared by every container (one limiter, one interface)."""
 
-    def begin(self, expected_requests: int, deadline: float) -> None:
-        """A new invocation: plan for `expected_requests`, never wait past `deadline` (epoch seconds)."""
+    def begin(self, expected_requests: int, deadline: float, lane: Lane = Lane.NORMAL) -> None:
+        """A new invocation of `lane`: plan for `expected_requests`, never wait past `deadline` (epoch
+        seconds). The normal lane takes at most 1 - PRIORITY_RESERVE of the budget (DESIGN.md 11)."""
         ...
 
     def acquire(self) -> None:
@@ -100,7 +102,7 @@ class RequestBudget(Protocol):
 class Unlimited:
     """No shared limiter configured (RATE_LIMIT_TABLE unset)."""
 
-    def begin(self, expected_requests: int, deadline: float) -> None:
+    def begin(self, expected_requests: int, deadline: float, lane: Lane = Lane.NORMAL) -> None:
         return None
 
     def acquire(self) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from messaging import names
 from messaging.errors import TransientError, TransientKind
+from messaging.lanes import Lane
 from messaging.lifecycle import Status
 from messaging.ports import RequestBudget, StatusLookup, StatusStore, TrackingTelemetry
 from messaging.receipts import map_vendor_status
@@ -28,9 +29,10 @@ class CappedBudget:
         self.cap = cap
         self.used = 0
 
-    def begin(self, expected_requests: int, deadline: float) -> None:
+    def begin(self, expected_requests: int, deadline: float, lane: Lane = Lane.NORMAL) -> None:
+        # Polls are background work: the normal lane's share, never ahead of a priority send (DESIGN 11).
         self.used = 0
-        self._inner.begin(min(expected_requests, self.cap), deadline)
+        self._inner.begin(min(expected_requests, self.cap), deadline, lane)
 
     def acquire(self) -> None:
         if self.used >= self.cap:

@@ -34,6 +34,18 @@ def _integer(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _priority_reserve() -> float:
+    """PRIORITY_RESERVE as the sender reads it: polls pace with the normal lane (DESIGN.md 11)."""
+    raw = os.environ.get(names.ENV_PRIORITY_RESERVE, "").strip()
+    try:
+        value = float(raw) if raw else names.DEFAULT_PRIORITY_RESERVE
+    except ValueError as exc:
+        raise ConfigurationError(f"{names.ENV_PRIORITY_RESERVE} must be a number, got {raw!r}") from exc
+    if not 0.0 <= value < 1.0:
+        raise ConfigurationError(f"{names.ENV_PRIORITY_RESERVE} must be from 0 to below 1, got {raw!r}")
+    return value
+
+
 def build_dependencies(session: boto3.session.Session | None = None) -> PollerDeps:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -47,7 +59,9 @@ def build_dependencies(session: boto3.session.Session | None = None) -> PollerDe
     dynamodb = session.client("dynamodb", config=config)
     rate_table = os.environ.get(names.ENV_RATE_LIMIT_TABLE)
     shared: RequestBudget = (
-        SharedRateLimiter(rate_table, dynamodb, per_minute, _integer(names.ENV_RATE_LIMIT_BURST, 1))
+        SharedRateLimiter(
+            rate_table, dynamodb, per_minute, _integer(names.ENV_RATE_LIMIT_BURST, 1), reserve=_priority_reserve()
+        )
         if rate_table
         else Unlimited()
     )

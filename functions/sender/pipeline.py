@@ -13,8 +13,10 @@ from messaging import names
 from messaging.ambiguity import VendorMessage
 from messaging.envelopes import unwrap
 from messaging.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
+from messaging.lanes import Lane, invocation_lane, lane_of
 from messaging.lifecycle import RANK_INPUT_REJECTED, RANK_SEND_OUTCOME, Status
 from messaging.media import MediaFetcher
+from messaging.optouts import OptOutCheck, recipients_of
 from messaging.ports import (
     AttemptStore,
     DeadLetterSink,
@@ -56,6 +58,7 @@ class SenderDeps:
     limiter: RequestBudget = field(default_factory=Unlimited)
     key_locks: KeyedLocks = field(default_factory=KeyedLocks)
     attempts: AttemptStore = field(default_factory=reconcile.MemoryAttemptStore)  # ambiguous sends (4b)
+    optouts: OptOutCheck = field(default_factory=lambda: OptOutCheck(None))  # DESIGN.md 10; no table: no check
 
 
 @dataclass
@@ -72,10 +75,22 @@ class RecordProgress:
 
 
 def begin_invocation(records: list[Mapping[str, Any]], deps: SenderDeps, remaining_ms: int) -> None:
-    """Plan the shared rate budget: one vendor request per record, never waiting past the guard."""
+    """Plan the shared rate budget of the invocation's lane: one vendor request per record, never waiting
+    past the guard; announce the batch's recipients to the opt-out check (one read for all, on first use)."""
     deadline = deps.clock().timestamp() + (remaining_ms - deps.settings.deadline_guard_ms) / 1000
-    deps.limiter.begin(len(records), deadline)
+    arns = [str(record.get("eventSourceARN") or "") for record in records]
+    deps.limiter.begin(len(records), deadline, invocation_lane(arns, deps.settings.priority_queue_arn))
+    if deps.optouts.enabled:
+        deps.optouts.begin(number for record in records for number in recipients_of(str(record.get("body") or "")))
+    else:
+        deps.optouts.begin(())
     _begin_vendor_calls(deps, remaining_ms)
+
+
+def record_lane(source: SourceMessage, deps: SenderDeps) -> Lane:
+    """The record's lane (DESIGN.md 11): the priority lane when it came from PRIORITY_QUEUE_ARN. Send-time
+    options use `deps.settings.default_validity_seconds(record_lane(...))` for a request without a validity."""
+    return lane_of(source.queue_arn, deps.settings.priority_queue_arn)
 
 
 # ---------------------------------------------------------------- the record
@@ -131,6 +146,8 @@ def process_record(
     progress.key = key = request.idempotency_key or source.default_key
     progress.valid_until = validity_end(request)
     logger.thread_safe_append_keys(correlation_id=log_key(key))
+    if skip_opted_out(key, request, source, deps):
+        return
     try:
         # Records of this batch with the same key wait for each other: the later ones then replay
         # the first one's outcome instead of failing on its in-progress record.
@@ -164,6 +181,41 @@ def process_record(
             "row_written": written,
         },
     )
+
+
+def skip_opted_out(key: str, request: SendRequest, source: SourceMessage, deps: SenderDeps) -> bool:
+    """DESIGN.md 10, after validation and before any vendor request: a recipient in the opt-out table ->
+    row REJECTED OPTED_OUT, no send, no DLQ copy. True when the request was settled so. The row ranks as
+    an input rejection: it never hides a row a send wrote for the same key. TransientError (retried)
+    when the table cannot be read."""
+    opted_out = deps.optouts.opted_out(request.to)
+    if not opted_out:
+        return False
+    row = ResultRow(
+        request_id=key,
+        status=Status.REJECTED,
+        rank=RANK_INPUT_REJECTED,
+        updated_at=deps.clock(),
+        source_message_id=source.message_id,
+        attempts=source.receive_count,
+        to=request.to,
+        sender=request.sender,
+        campaign_id=request.campaign_id,
+        message_type=request.message_type,
+        error_code=RejectCode.OPTED_OUT,
+        error_message="the recipient has opted out (opt-out table): not sent",
+    )
+    written = deps.results.record(row)
+    deps.telemetry.count(names.METRIC_OPTED_OUT_SKIPPED)
+    logger.info(
+        "recipient opted out: not sent",
+        extra={
+            "error_code": RejectCode.OPTED_OUT.value,
+            "to": [mask_number(n) for n in opted_out],
+            "row_written": written,
+        },
+    )
+    return True
 
 
 def validity_end(request: SendRequest) -> datetime | None:

@@ -9,12 +9,14 @@ from botocore.config import Config
 
 from aws_adapters.attempts import AttemptAwarePersistenceLayer, DynamoAttemptStore
 from aws_adapters.idempotency import PowertoolsOnceGate
+from aws_adapters.optouts import DynamoOptOutStore
 from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
 from aws_adapters.rate_limiter import SharedRateLimiter
 from aws_adapters.result_rows import DynamoResultStore
 from aws_adapters.s3_objects import S3ObjectReader, S3PayloadOffload
 from aws_adapters.secrets import SecretCredentials
 from messaging.media import MediaFetcher
+from messaging.optouts import OptOutCheck
 from messaging.ports import RequestBudget, Unlimited
 from messaging.rows import now_utc
 from messaging.settings import Settings
@@ -50,7 +52,11 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
     telemetry = Telemetry()
     limiter: RequestBudget = (
         SharedRateLimiter(
-            settings.rate_limit_table, dynamodb, settings.rate_limit_per_minute, settings.rate_limit_burst
+            settings.rate_limit_table,
+            dynamodb,
+            settings.rate_limit_per_minute,
+            settings.rate_limit_burst,
+            reserve=settings.priority_reserve,  # both lanes share one budget (DESIGN.md 11)
         )
         if settings.rate_limit_table
         else Unlimited()
@@ -87,6 +93,8 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         clock=now_utc,
         limiter=limiter,
         attempts=DynamoAttemptStore(settings.idempotency_table, dynamodb, persistence, settings.messages_table),
+        # Opted-out recipients are skipped; one read per invocation (DESIGN.md 10). No table: no check.
+        optouts=OptOutCheck(DynamoOptOutStore(settings.optout_table, dynamodb) if settings.optout_table else None),
     )
 
 

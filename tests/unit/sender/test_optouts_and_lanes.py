@@ -76,7 +76,7 @@ def run_batch(world: World, records: list[Mapping[str, Any]]) -> None:
 
 def test_a_batch_of_ten_with_three_opted_out_sends_seven_after_one_read(world: tuple[World, FakeOptOuts]) -> None:
     w, store = world
-    records = [sqs_record(sms(i), message_id=f"m{i}") for i in range(10)]
+    records: list[Mapping[str, Any]] = [sqs_record(sms(i), message_id=f"m{i}") for i in range(10)]
     run_batch(w, records)
     assert len(store.reads) == 1
     assert store.reads[0] == {f"+1801555{i:04d}" for i in range(10)}

@@ -1,16 +1,27 @@
-"""Per-record path of the tracker: receipts update rows, inbound messages become events."""
+"""Per-record path of the tracker: receipts update rows; inbound messages apply opt-out keywords, become events."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from messaging import names
 from messaging.errors import TransientError, TransientKind
-from messaging.ports import DeadLetterSink, EventPublisher, QueueControl, StatusStore, TrackingTelemetry
+from messaging.optouts import Intent, KeywordRules
+from messaging.ports import (
+    DeadLetterSink,
+    EventPublisher,
+    OptOut,
+    OptOutStore,
+    QueueControl,
+    StatusStore,
+    TrackingTelemetry,
+)
 from messaging.receipts import Inbound, Receipt, Unrecognised, parse_envelope
+from messaging.redaction import mask_number
+from messaging.request import is_e164
 from messaging.rows import iso
 from messaging.status_writes import write_status
 from messaging.tracking import StatusUpdate
@@ -27,6 +38,8 @@ class TrackerDeps:
     queues: QueueControl
     telemetry: TrackingTelemetry
     clock: Callable[[], datetime]
+    optouts: OptOutStore | None = None  # OPTOUT_TABLE unset: inbound keywords change nothing (DESIGN.md 10)
+    keywords: KeywordRules = field(default_factory=KeywordRules)
 
 
 class ReceiptBeforeRow(TransientError):
@@ -45,6 +58,7 @@ def handle_record(record: Mapping[str, Any], deps: TrackerDeps) -> None:
             if isinstance(item, Receipt):
                 apply_receipt(item, deps)
             elif isinstance(item, Inbound):
+                apply_keyword(item, deps)
                 publish_inbound(item, deps)
             else:
                 _settle_unrecognised(record, item, deps)
@@ -84,6 +98,34 @@ def apply_receipt(receipt: Receipt, deps: TrackerDeps) -> None:
         request_id, receipt.vendor_status, receipt.status_at
     )
     logger.info("non-final receipt", extra={**extra, "refreshed": refreshed})
+
+
+def apply_keyword(inbound: Inbound, deps: TrackerDeps) -> None:
+    """DESIGN.md 10: an inbound text that is wholly an opt-out keyword adds the sender's number to the
+    opt-out table (Source=keyword, OptedOutAt = when the message was received); an opt-in keyword
+    removes it. Written before the event is published, so a retry repeats both (each is idempotent)."""
+    match = deps.keywords.match(inbound.body)
+    if match is None:
+        return
+    extra = {"message_id": inbound.message_id, "keyword": match.keyword, "intent": match.intent.value}
+    if deps.optouts is None:
+        logger.warning("opt-out keyword received but no opt-out table is configured (OPTOUT_TABLE)", extra=extra)
+        return
+    if not is_e164(inbound.sender):
+        logger.warning("opt-out keyword from a sender that is not an E.164 number: ignored", extra=extra)
+        return
+    number = str(inbound.sender)
+    extra["from"] = mask_number(number)
+    if match.intent == Intent.OPT_OUT:
+        entry = OptOut(number, inbound.received_at, names.OPTOUT_SOURCE_KEYWORD, match.keyword)
+        changed = deps.optouts.add(entry)
+        deps.telemetry.count(names.METRIC_OPTOUTS_ADDED)
+        logger.info("opted out by keyword" if changed else "opt-out keyword: a newer entry stays", extra=extra)
+    else:
+        changed = deps.optouts.remove(number, inbound.received_at)
+        if changed:
+            deps.telemetry.count(names.METRIC_OPTOUTS_REMOVED)
+        logger.info("opted back in by keyword" if changed else "opt-in keyword: nothing to remove", extra=extra)
 
 
 def publish_inbound(inbound: Inbound, deps: TrackerDeps) -> None:

@@ -9,9 +9,11 @@ import boto3
 from botocore.config import Config
 
 from aws_adapters.events import EventBridgePublisher
+from aws_adapters.optouts import DynamoOptOutStore
 from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
 from aws_adapters.status_rows import DynamoStatusStore
 from messaging import names
+from messaging.optouts import KeywordRules
 from messaging.rows import now_utc
 from messaging.settings import ConfigurationError
 from observability import Telemetry
@@ -29,13 +31,18 @@ def build_dependencies(session: boto3.session.Session | None = None) -> TrackerD
     session = session or boto3.session.Session()
     config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
     sqs = session.client("sqs", config=config)
+    dynamodb = session.client("dynamodb", config=config)
+    # Inbound STOP/START keywords (DESIGN.md 10); without OPTOUT_TABLE they change nothing.
+    optout_table = os.environ.get(names.ENV_OPTOUT_TABLE)
     return TrackerDeps(
-        store=DynamoStatusStore(os.environ[names.ENV_MESSAGES_TABLE], session.client("dynamodb", config=config)),
+        store=DynamoStatusStore(os.environ[names.ENV_MESSAGES_TABLE], dynamodb),
         events=EventBridgePublisher(os.environ[names.ENV_EVENT_BUS_NAME], session.client("events", config=config)),
         dlq=SqsDeadLetterSink(os.environ[names.ENV_STATUS_DLQ_URL], sqs),
         queues=SqsQueueControl(sqs),
         telemetry=Telemetry(),
         clock=now_utc,
+        optouts=DynamoOptOutStore(optout_table, dynamodb) if optout_table else None,
+        keywords=KeywordRules.from_env(),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_runtime import retry_every_record
 from messaging.settings import ConfigurationError
 from observability import capture_lambda_handler, logger, metrics
 from sender.batch import process_concurrently
@@ -25,7 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
     except ConfigurationError as error:
         # Misconfigured deployment: keep every message for after the fix.
         logger.error("sender is misconfigured; the whole batch will be retried", extra={"reason": str(error)})
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+        return retry_every_record(records)
     deps.once.register_lambda_context(context)
     begin_invocation(records, deps, context.get_remaining_time_in_millis())
     record_handler = partial(handle_record, deps=deps, remaining_ms=context.get_remaining_time_in_millis)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import boto3
 from botocore.config import Config
 
@@ -15,6 +13,7 @@ from aws_adapters.rate_limiter import SharedRateLimiter
 from aws_adapters.result_rows import DynamoResultStore
 from aws_adapters.s3_objects import S3ObjectReader, S3PayloadOffload
 from aws_adapters.secrets import SecretCredentials
+from lambda_runtime import PerContainer
 from messaging.media import MediaFetcher
 from messaging.optouts import OptOutCheck
 from messaging.ports import RequestBudget, Unlimited
@@ -25,9 +24,6 @@ from sender.pipeline import SenderDeps
 from telegent.client import TelegentClient
 from telegent.http import new_pool_manager
 from telegent.tokens import TokenCache
-
-_lock = threading.Lock()
-_deps: SenderDeps | None = None
 
 
 def _aws_config(settings: Settings) -> Config:
@@ -98,18 +94,8 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
     )
 
 
-def get_dependencies() -> SenderDeps:
-    """The container's dependencies; built on the first invocation (so cold imports stay cheap)."""
-    global _deps  # noqa: PLW0603 - per-container cache, by design
-    if _deps is None:
-        with _lock:
-            if _deps is None:
-                _deps = build_dependencies(Settings.from_env())
-    return _deps
-
-
-def reset_dependencies() -> None:
-    """Forget the cached wiring (tests that change the environment between invocations)."""
-    global _deps  # noqa: PLW0603
-    with _lock:
-        _deps = None
+_container: PerContainer[SenderDeps] = PerContainer(lambda: build_dependencies(Settings.from_env()))
+# The container's dependencies, built on the first invocation (so cold imports stay cheap).
+get_dependencies = _container.get
+# Forget them (tests that change the environment between invocations: a new container).
+reset_dependencies = _container.reset

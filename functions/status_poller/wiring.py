@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import boto3
 from botocore.config import Config
@@ -11,6 +10,7 @@ from botocore.config import Config
 from aws_adapters.rate_limiter import SharedRateLimiter
 from aws_adapters.secrets import SecretCredentials
 from aws_adapters.status_rows import DynamoStatusStore
+from lambda_runtime import PerContainer
 from messaging import names
 from messaging.ports import RequestBudget, Unlimited
 from messaging.rows import now_utc
@@ -21,9 +21,6 @@ from status_poller.pipeline import CappedBudget, PollerDeps
 from telegent.client import TelegentClient
 from telegent.http import new_pool_manager
 from telegent.tokens import TokenCache
-
-_lock = threading.Lock()
-_deps: PollerDeps | None = None
 
 
 def _integer(name: str, default: int) -> int:
@@ -86,16 +83,8 @@ def build_dependencies(session: boto3.session.Session | None = None) -> PollerDe
     )
 
 
-def get_dependencies() -> PollerDeps:
-    global _deps  # noqa: PLW0603 - per-container cache, by design
-    if _deps is None:
-        with _lock:
-            if _deps is None:
-                _deps = build_dependencies()
-    return _deps
-
-
-def reset_dependencies() -> None:
-    global _deps  # noqa: PLW0603
-    with _lock:
-        _deps = None
+_container: PerContainer[PollerDeps] = PerContainer(build_dependencies)
+# The container's dependencies, built on the first invocation (so cold imports stay cheap).
+get_dependencies = _container.get
+# Forget them (tests that change the environment between invocations: a new container).
+reset_dependencies = _container.reset

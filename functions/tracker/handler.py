@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_runtime import retry_every_record
 from messaging.settings import ConfigurationError
 from observability import capture_lambda_handler, logger, metrics
 from tracker.pipeline import handle_record
@@ -24,7 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
         deps = get_dependencies()
     except ConfigurationError as error:
         logger.error("tracker is misconfigured; the whole batch will be retried", extra={"reason": str(error)})
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+        return retry_every_record(records)
 
     def record_handler(record: SQSRecord) -> None:
         handle_record(record.raw_event, deps)

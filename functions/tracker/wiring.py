@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import boto3
 from botocore.config import Config
@@ -12,6 +11,7 @@ from aws_adapters.events import EventBridgePublisher
 from aws_adapters.optouts import DynamoOptOutStore
 from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
 from aws_adapters.status_rows import DynamoStatusStore
+from lambda_runtime import PerContainer
 from messaging import names
 from messaging.optouts import KeywordRules
 from messaging.rows import now_utc
@@ -19,8 +19,6 @@ from messaging.settings import ConfigurationError
 from observability import Telemetry
 from tracker.pipeline import TrackerDeps
 
-_lock = threading.Lock()
-_deps: TrackerDeps | None = None
 REQUIRED = (names.ENV_MESSAGES_TABLE, names.ENV_EVENT_BUS_NAME, names.ENV_STATUS_DLQ_URL)
 
 
@@ -46,16 +44,8 @@ def build_dependencies(session: boto3.session.Session | None = None) -> TrackerD
     )
 
 
-def get_dependencies() -> TrackerDeps:
-    global _deps  # noqa: PLW0603 - per-container cache, by design
-    if _deps is None:
-        with _lock:
-            if _deps is None:
-                _deps = build_dependencies()
-    return _deps
-
-
-def reset_dependencies() -> None:
-    global _deps  # noqa: PLW0603
-    with _lock:
-        _deps = None
+_container: PerContainer[TrackerDeps] = PerContainer(build_dependencies)
+# The container's dependencies, built on the first invocation (so cold imports stay cheap).
+get_dependencies = _container.get
+# Forget them (tests that change the environment between invocations: a new container).
+reset_dependencies = _container.reset

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambda_runtime import PerContainer
 from messaging import names
 from messaging.callback_auth import CallbackCredential, CallbackSecretError
 from messaging.rows import now_utc
@@ -17,8 +17,6 @@ from messaging.settings import ConfigurationError
 from webhook.pipeline import Unavailable, WebhookDeps
 
 SECRET_MAX_AGE_SECONDS = 300
-_lock = threading.Lock()
-_deps: WebhookDeps | None = None
 
 
 def _credential_reader(
@@ -58,16 +56,8 @@ def build_dependencies(session: boto3.session.Session | None = None) -> WebhookD
     return WebhookDeps(credential=_credential_reader(secret_id, session, config), enqueue=enqueue, clock=now_utc)
 
 
-def get_dependencies() -> WebhookDeps:
-    global _deps  # noqa: PLW0603 - per-container cache, by design
-    if _deps is None:
-        with _lock:
-            if _deps is None:
-                _deps = build_dependencies()
-    return _deps
-
-
-def reset_dependencies() -> None:
-    global _deps  # noqa: PLW0603
-    with _lock:
-        _deps = None
+_container: PerContainer[WebhookDeps] = PerContainer(build_dependencies)
+# The container's dependencies, built on the first invocation (so cold imports stay cheap).
+get_dependencies = _container.get
+# Forget them (tests that change the environment between invocations: a new container).
+reset_dependencies = _container.reset

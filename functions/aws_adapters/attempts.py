@@ -33,10 +33,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_adapters.calls import error_code, failed
 from aws_adapters.idempotency import IDEMPOTENCY_EXPIRY_SECONDS, RowCommittingPersistenceLayer
 from aws_adapters.result_rows import DynamoResultStore
 from messaging.ambiguity import Attempt, Earlier
-from messaging.errors import TransientError, TransientKind, UnrecordedAmbiguity
+from messaging.errors import UnrecordedAmbiguity
 from messaging.names import (
     IDEMPOTENCY_ATTEMPT_PREFIX,
     IDEMPOTENCY_PARTITION_KEY,
@@ -103,7 +104,7 @@ class AttemptAwarePersistenceLayer(RowCommittingPersistenceLayer):
                 ExpressionAttributeValues={":released": {"N": "0"}, ":inprogress": {"S": INPROGRESS}},
             )
         except ClientError as exc:
-            if _describe(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise  # Powertools reports it; the lock then expires with the invocation
 
 
@@ -152,9 +153,7 @@ class DynamoAttemptStore:
         try:
             self._client.put_item(TableName=self._table, Item=item)
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(
-                TransientKind.DEPENDENCY, f"recording the ambiguous attempt failed: {_describe(exc)}"
-            ) from None
+            raise failed("recording the ambiguous attempt", exc) from None
 
     def claimed_by(self, message_id: str) -> str | None:
         """Through the messages table's MessageId index (eventually consistent: a row written moments ago
@@ -171,7 +170,7 @@ class DynamoAttemptStore:
                 Limit=1,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"looking up a MessageId failed: {_describe(exc)}") from None
+            raise failed("looking up a MessageId", exc) from None
         items = response.get("Items") or []
         owner = items[0].get(MESSAGES_PARTITION_KEY, {}).get("S") if items else None
         return owner if isinstance(owner, str) else None
@@ -184,9 +183,7 @@ class DynamoAttemptStore:
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(
-                TransientKind.DEPENDENCY, f"reading the ambiguous attempt failed: {_describe(exc)}"
-            ) from None
+            raise failed("reading the ambiguous attempt", exc) from None
         raw = response.get("Item")
         if not raw:
             return None
@@ -209,7 +206,3 @@ def _item_key(key: str) -> str:
 
 def _number(value: float) -> str:
     return str(Decimal(str(round(value, 3))))
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc.response.get("Error", {}).get("Code")) if isinstance(exc, ClientError) else type(exc).__name__

@@ -33,6 +33,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_adapters.calls import error_code
 from aws_adapters.result_rows import DynamoResultStore
 from messaging.errors import IdempotencyConflict, TransientError, TransientKind
 from messaging.ports import Once
@@ -109,17 +110,13 @@ class RowCommittingPersistenceLayer(DynamoDBPersistenceLayer):
                     continue
                 if not (len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed"):
                     # Not "the row exists" (the store replaces that one itself): the messages table failed.
-                    logger.warning("result row not committed with the outcome", extra={"error": _code(exc)})
+                    logger.warning("result row not committed with the outcome", extra={"error": error_code(exc)})
             except (BotoCoreError, TypeError, ValueError) as exc:  # network, or a value DynamoDB cannot hold
                 logger.warning("result row not committed with the outcome", extra={"error": type(exc).__name__})
             break
         # Make the vendor's answer durable first; the row is written by the caller or by a replay.
         super()._update_record(data_record)
         return False
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code"))
 
 
 class PowertoolsOnceGate:

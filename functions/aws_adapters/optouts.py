@@ -16,8 +16,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from aws_adapters.calls import CONDITION_FAILED, aws_call, aws_call_unless
 from messaging import names
 from messaging.errors import TransientError, TransientKind
 from messaging.ports import OptOut
@@ -52,7 +51,7 @@ class DynamoOptOutStore:
         }
         found: set[str] = set()
         for attempt in range(UNPROCESSED_RETRIES + 1):
-            response = self._call("reading opt-outs", self._client.batch_get_item, RequestItems=request)
+            response = aws_call("opt-out table, reading opt-outs", self._client.batch_get_item, RequestItems=request)
             for item in (response.get("Responses") or {}).get(self._table, []):
                 number = (item.get(names.OPTOUT_PARTITION_KEY) or {}).get("S")
                 if isinstance(number, str):
@@ -73,8 +72,9 @@ class DynamoOptOutStore:
         }
         if entry.keyword:
             item[names.OPTOUT_ATTR_KEYWORD] = {"S": entry.keyword}
-        return self._conditional(
-            "recording an opt-out",
+        return aws_call_unless(
+            "opt-out table, recording an opt-out",
+            {CONDITION_FAILED},
             self._client.put_item,
             TableName=self._table,
             Item=item,
@@ -84,8 +84,9 @@ class DynamoOptOutStore:
         )
 
     def remove(self, number: str, at: datetime) -> bool:
-        return self._conditional(
-            "removing an opt-out",
+        return aws_call_unless(
+            "opt-out table, removing an opt-out",
+            {CONDITION_FAILED},
             self._client.delete_item,
             TableName=self._table,
             Key={names.OPTOUT_PARTITION_KEY: {"S": number}},
@@ -93,26 +94,3 @@ class DynamoOptOutStore:
             ExpressionAttributeNames={"#n": names.OPTOUT_PARTITION_KEY, "#at": names.OPTOUT_ATTR_OPTED_OUT_AT},
             ExpressionAttributeValues={":at": {"S": iso(at)}},
         )
-
-    def _conditional(self, what: str, operation: Callable[..., Any], **kwargs: Any) -> bool:
-        try:
-            operation(**kwargs)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise TransientError(TransientKind.DEPENDENCY, f"opt-out table, {what}: {_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"opt-out table, {what}: {type(exc).__name__}") from None
-        return True
-
-    def _call(self, what: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
-        try:
-            return operation(**kwargs)
-        except ClientError as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"opt-out table, {what}: {_code(exc)}") from None
-        except BotoCoreError as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"opt-out table, {what}: {type(exc).__name__}") from None
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or "Error")

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_adapters.calls import failed
 from messaging.errors import TransientError, TransientKind
 
 MAX_VISIBILITY_SECONDS = 43_200  # SQS maximum (12 h)
@@ -25,7 +26,7 @@ def _translated(what: str, call: Callable[[], T]) -> T:
     try:
         return call()
     except (ClientError, BotoCoreError, ValueError, KeyError) as exc:
-        raise TransientError(TransientKind.DEPENDENCY, f"{what} failed: {type(exc).__name__}: {exc}") from None
+        raise failed(what, exc) from None
 
 
 class SqsDeadLetterSink:

@@ -8,7 +8,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from messaging.errors import TransientError, TransientKind
+from aws_adapters.calls import error_code, failed
 from messaging.names import MESSAGES_PARTITION_KEY
 from messaging.rows import ResultRow, clipped
 from observability import logger
@@ -103,7 +103,7 @@ class DynamoResultStore:
             try:
                 return self._write(row)
             except ClientError as exc:
-                if _code(exc) != "ValidationException":
+                if error_code(exc) != "ValidationException":
                     raise
             # DynamoDB refused the item itself (a value it cannot hold): the outcome still gets a row.
             logger.warning(
@@ -112,27 +112,19 @@ class DynamoResultStore:
             )
             return self._write(_reduced(row))
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(TransientKind.DEPENDENCY, f"writing the result row failed: {_describe(exc)}") from None
+            raise failed("writing the result row", exc) from None
 
     def _write(self, row: ResultRow) -> bool:
         try:
             self._client.put_item(**self.put_new_request(row))
             return True
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
         try:
             self._client.update_item(**self.replace_request(row))
             return True
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False  # a newer state is recorded
             raise
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code"))
-
-
-def _describe(exc: Exception) -> str:
-    return _code(exc) if isinstance(exc, ClientError) else type(exc).__name__

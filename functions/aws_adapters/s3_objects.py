@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_adapters.calls import failed
 from messaging.envelopes import S3_POINTER_CLASS
 from messaging.errors import PermanentError, RejectCode, TransientError, TransientKind
 from messaging.media import CHUNK, encode_stream
@@ -86,11 +87,5 @@ class S3PayloadOffload:
         try:
             self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/json")
         except (ClientError, BotoCoreError) as exc:
-            raise TransientError(
-                TransientKind.DEPENDENCY, f"offloading a body to s3://{self._bucket}/{key} failed: {_describe(exc)}"
-            ) from None
+            raise failed(f"offloading a body to s3://{self._bucket}/{key}", exc) from None
         return json.dumps([S3_POINTER_CLASS, {"s3BucketName": self._bucket, "s3Key": key}])
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc.response.get("Error", {}).get("Code")) if isinstance(exc, ClientError) else type(exc).__name__

@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from aws_adapters.calls import CONDITION_FAILED, aws_call, aws_call_unless, error_code, failed
 from messaging import names
-from messaging.errors import TransientError, TransientKind
 from messaging.lifecycle import RANK_FINAL, Status, statuses_replaceable_by
 from messaging.rows import iso, parse_iso
 from messaging.tracking import PollCandidate, StatusChange, StatusUpdate, sent_at_of
@@ -47,7 +47,7 @@ class DynamoStatusStore:
         self._client = client
 
     def request_id_for(self, message_id: str) -> str | None:
-        response = self._call(
+        response = aws_call(
             "looking up the MessageId",
             self._client.query,
             TableName=self._table,
@@ -108,11 +108,11 @@ class DynamoStatusStore:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 return None
-            raise _failed("updating the status", exc) from None
+            raise failed("updating the status", exc) from None
         except BotoCoreError as exc:
-            raise _failed("updating the status", exc) from None
+            raise failed("updating the status", exc) from None
         old = _plain_item(response.get("Attributes") or {})
         return StatusChange(request_id=request_id, previous=_status(old.get("Status")), sent_at=sent_at_of(old))
 
@@ -133,7 +133,7 @@ class DynamoStatusStore:
     def due_for_poll(self, now: datetime, limit: int) -> list[PollCandidate]:
         if limit <= 0:
             return []
-        response = self._call(
+        response = aws_call(
             "reading the poll index",
             self._client.query,
             TableName=self._table,
@@ -188,28 +188,4 @@ class DynamoStatusStore:
     # -- internals
 
     def _conditional(self, what: str, **request: Any) -> bool:
-        try:
-            self._client.update_item(TableName=self._table, **request)
-            return True
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise _failed(what, exc) from None
-        except BotoCoreError as exc:
-            raise _failed(what, exc) from None
-
-    @staticmethod
-    def _call(what: str, operation: Any, **request: Any) -> Any:
-        try:
-            return operation(**request)
-        except (ClientError, BotoCoreError) as exc:
-            raise _failed(what, exc) from None
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code"))
-
-
-def _failed(what: str, exc: Exception) -> TransientError:
-    detail = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-    return TransientError(TransientKind.DEPENDENCY, f"{what} failed: {detail}")
+        return aws_call_unless(what, {CONDITION_FAILED}, self._client.update_item, TableName=self._table, **request)

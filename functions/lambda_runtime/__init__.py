@@ -3,11 +3,16 @@ batch response that keeps every record for a retry."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
+from messaging.settings import ConfigurationError
+from observability import logger
+
 T = TypeVar("T")
+BatchHandler = Callable[[dict[str, Any], Any], Mapping[str, Any]]
 
 
 class PerContainer(Generic[T]):
@@ -36,3 +41,22 @@ class PerContainer(Generic[T]):
 def retry_every_record(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """A partial-batch response failing every record: a misconfigured function keeps them all for after the fix."""
     return {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
+
+
+def retry_batch_if_misconfigured(function: str) -> Callable[[BatchHandler], BatchHandler]:
+    """A batch handler whose wiring finds a setting missing keeps every record for after the fix."""
+
+    def decorate(handler: BatchHandler) -> BatchHandler:
+        @functools.wraps(handler)
+        def guarded(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+            try:
+                return handler(event, context)
+            except ConfigurationError as error:
+                logger.error(
+                    f"{function} is misconfigured; the whole batch will be retried", extra={"reason": str(error)}
+                )
+                return retry_every_record(event.get("Records") or [])
+
+        return guarded
+
+    return decorate

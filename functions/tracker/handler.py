@@ -9,8 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambda_runtime import retry_every_record
-from messaging.settings import ConfigurationError
+from lambda_runtime import retry_batch_if_misconfigured
 from observability import capture_lambda_handler, logger, metrics
 from tracker.pipeline import handle_record
 from tracker.wiring import get_dependencies
@@ -19,13 +18,9 @@ from tracker.wiring import get_dependencies
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 @capture_lambda_handler
+@retry_batch_if_misconfigured("tracker")
 def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
-    records = event.get("Records") or []
-    try:
-        deps = get_dependencies()
-    except ConfigurationError as error:
-        logger.error("tracker is misconfigured; the whole batch will be retried", extra={"reason": str(error)})
-        return retry_every_record(records)
+    deps = get_dependencies()
 
     def record_handler(record: SQSRecord) -> None:
         handle_record(record.raw_event, deps)

@@ -47,17 +47,14 @@ class DynamoStatusStore:
         self._client = client
 
     def request_id_for(self, message_id: str) -> str | None:
-        response = aws_call(
+        items = self._query(
             "looking up the MessageId",
-            self._client.query,
-            TableName=self._table,
-            IndexName=names.MESSAGES_MESSAGE_ID_INDEX,
-            KeyConditionExpression="#mid = :mid",
-            ExpressionAttributeNames={"#mid": names.MESSAGES_MESSAGE_ID_ATTRIBUTE},
-            ExpressionAttributeValues={":mid": {"S": message_id}},
-            Limit=1,
+            names.MESSAGES_MESSAGE_ID_INDEX,
+            "#mid = :mid",
+            {"#mid": names.MESSAGES_MESSAGE_ID_ATTRIBUTE},
+            {":mid": {"S": message_id}},
+            limit=1,
         )
-        items = response.get("Items") or []
         return _plain(items[0].get(names.MESSAGES_PARTITION_KEY)) if items else None
 
     def apply(self, request_id: str, update: StatusUpdate) -> StatusChange | None:
@@ -133,21 +130,16 @@ class DynamoStatusStore:
     def due_for_poll(self, now: datetime, limit: int) -> list[PollCandidate]:
         if limit <= 0:
             return []
-        response = aws_call(
+        due = self._query(
             "reading the poll index",
-            self._client.query,
-            TableName=self._table,
-            IndexName=names.MESSAGES_POLL_INDEX,
-            KeyConditionExpression="#shard = :shard AND #pollAt <= :now",
-            ExpressionAttributeNames={
-                "#shard": names.MESSAGES_POLL_SHARD_ATTRIBUTE,
-                "#pollAt": names.MESSAGES_POLL_AT_ATTRIBUTE,
-            },
-            ExpressionAttributeValues={":shard": {"S": names.POLL_SHARD}, ":now": {"S": iso(now)}},
-            Limit=limit,
+            names.MESSAGES_POLL_INDEX,
+            "#shard = :shard AND #pollAt <= :now",
+            {"#shard": names.MESSAGES_POLL_SHARD_ATTRIBUTE, "#pollAt": names.MESSAGES_POLL_AT_ATTRIBUTE},
+            {":shard": {"S": names.POLL_SHARD}, ":now": {"S": iso(now)}},
+            limit=limit,
         )
         candidates = []
-        for raw in response.get("Items") or []:
+        for raw in due:
             item = _plain_item(raw)
             poll_at = item.get(names.MESSAGES_POLL_AT_ATTRIBUTE)
             try:
@@ -186,6 +178,28 @@ class DynamoStatusStore:
         )
 
     # -- internals
+
+    def _query(
+        self,
+        what: str,
+        index: str,
+        condition: str,
+        attribute_names: dict[str, str],
+        values: dict[str, Any],
+        *,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        response = aws_call(
+            what,
+            self._client.query,
+            TableName=self._table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames=attribute_names,
+            ExpressionAttributeValues=values,
+            Limit=limit,
+        )
+        return list(response.get("Items") or [])
 
     def _conditional(self, what: str, **request: Any) -> bool:
         return aws_call_unless(what, {CONDITION_FAILED}, self._client.update_item, TableName=self._table, **request)

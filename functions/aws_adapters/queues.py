@@ -137,26 +137,28 @@ class SqsQueueControl:
             return self._urls[queue_arn]
 
     def delay(self, queue_arn: str, receipt_handle: str, seconds: int) -> None:
-        _translated(
+        self._on_queue(
             "delaying the retry",
-            lambda: self._client.change_message_visibility(
-                QueueUrl=self._url(queue_arn),
-                ReceiptHandle=receipt_handle,
-                VisibilityTimeout=max(0, min(int(seconds), MAX_VISIBILITY_SECONDS)),
-            ),
+            queue_arn,
+            self._client.change_message_visibility,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=max(0, min(int(seconds), MAX_VISIBILITY_SECONDS)),
         )
 
     def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None:
         """Send `body` again with Lambda-event-shaped `attributes` (converted back to the SQS API shape)."""
-        _translated(
+        self._on_queue(
             "putting the message back",
-            lambda: self._client.send_message(
-                QueueUrl=self._url(queue_arn),
-                MessageBody=body,
-                DelaySeconds=max(0, min(int(delay_seconds), SQS_MAX_DELAY_SECONDS)),
-                MessageAttributes={name: _api_attribute(value) for name, value in attributes.items()},
-            ),
+            queue_arn,
+            self._client.send_message,
+            MessageBody=body,
+            DelaySeconds=max(0, min(int(delay_seconds), SQS_MAX_DELAY_SECONDS)),
+            MessageAttributes={name: _api_attribute(value) for name, value in attributes.items()},
         )
+
+    def _on_queue(self, what: str, queue_arn: str, operation: Callable[..., Any], **request: Any) -> None:
+        """A call on the source queue, its URL looked up (once) inside the same error translation."""
+        _translated(what, lambda: operation(QueueUrl=self._url(queue_arn), **request))
 
     def max_receive_count(self, queue_arn: str) -> int | None:
         if queue_arn not in self._max_receives:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,11 @@ class SchedulerSendSchedules:
 
     def schedule(self, name: str, at: datetime, body: str) -> bool:
         """Create the schedule; False when one with this name already exists."""
-        return aws_call_unless(
+        return self._in_group(
             f"creating schedule {name}",
-            {"ConflictException"},
+            "ConflictException",
             self._client.create_schedule,
             Name=name,
-            GroupName=self._group,
             ScheduleExpression=at_expression(at),
             ScheduleExpressionTimezone="UTC",
             FlexibleTimeWindow={"Mode": "OFF"},
@@ -40,10 +40,10 @@ class SchedulerSendSchedules:
 
     def cancel(self, name: str) -> bool:
         """Delete the schedule; False when it is not there (already fired or cancelled)."""
-        return aws_call_unless(
-            f"deleting schedule {name}",
-            {"ResourceNotFoundException"},
-            self._client.delete_schedule,
-            Name=name,
-            GroupName=self._group,
+        return self._in_group(
+            f"deleting schedule {name}", "ResourceNotFoundException", self._client.delete_schedule, Name=name
         )
+
+    def _in_group(self, what: str, refusal: str, operation: Callable[..., Any], **request: Any) -> bool:
+        """A call on a schedule of the stack's group; False when AWS answers with `refusal`."""
+        return aws_call_unless(what, {refusal}, operation, GroupName=self._group, **request)

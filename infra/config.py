@@ -121,6 +121,12 @@ class Settings:
     status_poll_max_share: float
     delivery_rate_alarm_threshold: float  # alarm when Delivered / all final outcomes falls below
 
+    # Priority lane (DESIGN.md section 11): its own queue, DLQ and event source mapping.
+    priority_reserve: float  # share of the vendor budget the normal lane leaves to the priority lane
+    priority_max_concurrency: int  # MaximumConcurrency of the priority queue's mapping
+    priority_batch_size: int
+    priority_oldest_message_alarm_seconds: int
+
     @property
     def queue_visibility_timeout_seconds(self) -> int:
         # AWS guidance for SQS event sources: at least six times the function timeout plus the
@@ -199,6 +205,12 @@ class Settings:
                 "status_poll_max_share", constants.DEFAULT_STATUS_POLL_MAX_SHARE, minimum=0.0, maximum=1.0
             ),
             delivery_rate_alarm_threshold=ctx.number("delivery_rate_alarm_threshold", 0.9, minimum=0.0, maximum=1.0),
+            priority_reserve=ctx.number(
+                "priority_reserve", constants.DEFAULT_PRIORITY_RESERVE, minimum=0.0, maximum=0.95
+            ),
+            priority_max_concurrency=ctx.integer("priority_max_concurrency", 2, minimum=2, maximum=1000),
+            priority_batch_size=ctx.integer("priority_batch_size", 10, minimum=1, maximum=10),
+            priority_oldest_message_alarm_seconds=ctx.integer("priority_oldest_message_alarm_seconds", 60, minimum=60),
         )
         settings._validate()
         return settings

@@ -12,6 +12,8 @@ from infra.constructs.callback_secret import CallbackCredentials
 from infra.constructs.event_ingress import EventBridgeIngress
 from infra.constructs.media_bucket import MediaStorage
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.opt_outs import OptOutTable
+from infra.constructs.priority_lane import PriorityLane
 from infra.constructs.python_function import FunctionPlatform, tracking_log_key
 from infra.constructs.queues import RequestQueues
 from infra.constructs.scheduling import ScheduledSends
@@ -23,6 +25,7 @@ from infra.constructs.tables import SenderTables
 from infra.constructs.tracker import StatusTracker
 from infra.constructs.vendor_secret import VendorCredentials
 from infra.constructs.webhook import ReceiptsWebhook
+from messaging import names as constants
 
 
 class TelegentSmsStack(Stack):
@@ -84,7 +87,7 @@ class TelegentSmsStack(Stack):
             status_queue=status_queues.queue,
             credentials=callback_credentials,
         )
-        StatusTracker(
+        tracker = StatusTracker(
             self,
             "Tracker",
             settings=settings,
@@ -94,7 +97,7 @@ class TelegentSmsStack(Stack):
             messages=tables.messages,
             bus=ingress.bus,
         )
-        StatusPoller(
+        poller = StatusPoller(
             self,
             "StatusPoller",
             settings=settings,
@@ -108,6 +111,21 @@ class TelegentSmsStack(Stack):
             self, "StatusEvents", settings=settings, platform=platform, messages=tables.messages, bus=ingress.bus
         )
         monitoring.add_delivery_tracking()
+
+        # Opt-outs (DESIGN 10): the sender reads the table (one batch read per invocation), the tracker
+        # writes it from inbound STOP/START keywords, operators through the CLI.
+        opt_outs = OptOutTable(self, "OptOuts", settings=settings)
+        opt_outs.allow_sender(sender.function)
+        opt_outs.allow_tracker(tracker.function)
+        # Priority lane (DESIGN 11): its own queue, DLQ, mapping and EventBridge rule; the same sender code.
+        priority = PriorityLane(self, "PriorityLane", settings=settings, function=sender.function, bus=ingress.bus)
+        # Polls pace as the normal lane with the sender's reserve: one budget, one split.
+        poller.function.add_environment(constants.ENV_PRIORITY_RESERVE, str(settings.priority_reserve))
+        monitoring.add_priority_lane(
+            priority.queue,
+            priority.dead_letter_queue,
+            oldest_message_alarm_seconds=settings.priority_oldest_message_alarm_seconds,
+        )
 
         outputs = {
             "QueueUrl": queues.queue.queue_url,
@@ -128,6 +146,10 @@ class TelegentSmsStack(Stack):
             "StatusDeadLetterQueueUrl": status_queues.dead_letter_queue.queue_url,
             "StatusEventsFailureQueueUrl": status_events.failure_queue.queue_url,
             "CallbackSecretArn": callback_credentials.secret.secret_arn,
+            "PriorityQueueUrl": priority.queue.queue_url,
+            "PriorityQueueArn": priority.queue.queue_arn,
+            "PriorityDeadLetterQueueUrl": priority.dead_letter_queue.queue_url,
+            "OptOutTableName": opt_outs.table.table_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -179,6 +179,7 @@ METRIC_OPTOUTS_REMOVED = "OptOutsRemoved"  # tracker: an inbound opt-in keyword 
 # ---------------------------------------------------------------- priority lane (DESIGN.md section 11)
 ENV_PRIORITY_RESERVE = "PRIORITY_RESERVE"  # share of the vendor budget the normal lane leaves free
 ENV_PRIORITY_QUEUE_ARN = "PRIORITY_QUEUE_ARN"  # records from this queue are the priority lane
+PRIORITY_HIGH = "high"  # detail.Priority of an EventBridge request the stack routes to the priority queue
 DEFAULT_PRIORITY_RESERVE = 0.2
 # Our extension: the validity a priority request gets when it names none (DESIGN.md 11: 600 s).
 ENV_PRIORITY_VALIDITY_SECONDS = "PRIORITY_VALIDITY_SECONDS"

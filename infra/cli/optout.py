@@ -1,8 +1,8 @@
 """`optout add|remove|list|import`: the opt-out table (DESIGN.md section 10).
 
 One item per number: `Number` (E.164, the key), `OptedOutAt`, `Source` (`operator`, `import`,
-`keyword`), `Keyword`. Until the stack outputs the table (`OptOutTableName`), every command
-says so and exits 1.
+`keyword`), `Keyword`. A stack deployed before opt-outs has no `OptOutTableName` output: every
+command then says so and exits 1.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SOURCE_IMPORT = "import"
 
 
 def _table(stack: StackContext) -> Any:
-    name = stack.output(OUTPUT_OPTOUT_TABLE, needed_for="opt-outs (DESIGN 10) are not deployed in this stack yet")
+    name = stack.output(OUTPUT_OPTOUT_TABLE, needed_for="this stack predates opt-outs (DESIGN 10)")
     return stack.table(name)
 
 

@@ -111,7 +111,7 @@ def command(
     text = read_source(source)
     request, changed = validate(stack, text, extra)
     queue_url = (
-        stack.output(OUTPUT_PRIORITY_QUEUE_URL, needed_for="--priority: the stack has no priority lane yet")
+        stack.output(OUTPUT_PRIORITY_QUEUE_URL, needed_for="--priority: this stack predates the priority lane")
         if priority
         else stack.output(OUTPUT_QUEUE_URL)
     )

@@ -32,8 +32,8 @@ OUTPUT_MEDIA_BUCKET = "MediaBucketName"
 OUTPUT_SECRET_ARN = "SecretArn"
 OUTPUT_SCHEDULE_GROUP = "ScheduleGroupName"
 OUTPUT_SENDER_FUNCTION = "SenderFunctionName"
-# Outputs the stack does not have yet (priority lane, DESIGN 11; opt-outs, DESIGN 10). The
-# commands that need them say so and exit 1 until the stack adds them under these keys.
+# Priority lane (DESIGN 11) and opt-outs (DESIGN 10): a stack deployed before them lacks these
+# outputs, and the commands that need them say so and exit 1.
 OUTPUT_PRIORITY_QUEUE_URL = "PriorityQueueUrl"
 OUTPUT_OPTOUT_TABLE = "OptOutTableName"
 

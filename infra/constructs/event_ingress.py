@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Settings
+from messaging import names as constants
 
 
 class EventBridgeIngress(Construct):
@@ -29,7 +30,16 @@ class EventBridgeIngress(Construct):
             "SendRequestRule",
             description=f"'{settings.event_detail_type}' events are SMS/MMS send requests",
             event_bus=self.bus,
-            event_pattern=events.EventPattern(detail_type=[settings.event_detail_type]),
+            # Every request but `Priority: "high"` (absent, "normal", anything else): those go to the
+            # priority lane's own rule (infra/constructs/priority_lane.py), never to both queues.
+            event_pattern=events.EventPattern(
+                detail_type=[settings.event_detail_type],
+                detail={
+                    "Priority": events.Match.any_of(
+                        events.Match.anything_but(constants.PRIORITY_HIGH), events.Match.does_not_exist()
+                    )
+                },
+            ),
             targets=[
                 # The whole event is delivered: the sender unwraps the EventBridge envelope
                 # (`detail` holds the request), and the event id helps tracing.

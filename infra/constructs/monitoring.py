@@ -212,6 +212,57 @@ class Monitoring(Construct):
         self.alarms.extend(alarms)
         return alarms
 
+    def add_priority_lane(
+        self, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue, *, oldest_message_alarm_seconds: int
+    ) -> list[cloudwatch.Alarm]:
+        """The priority lane's own alarms (its DLQ, the age of its oldest request) and a dashboard row that
+        shows both lanes side by side; opt-outs skipped (DESIGN 10, 11)."""
+        dlq_depth = dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+        )
+        oldest_age = queue.metric_approximate_age_of_oldest_message(
+            period=Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
+        )
+        alarms = [
+            self._alarm(
+                "PriorityDeadLetterQueueNotEmpty",
+                dlq_depth,
+                threshold=1,
+                description="Priority requests are in the priority DLQ: out of retries, or EventBridge could not "
+                "deliver them within their validity. Rejected priority requests are copied to the main DLQ.",
+            ),
+            self._alarm(
+                "PriorityOldestRequestTooOld",
+                oldest_age,
+                threshold=oldest_message_alarm_seconds,
+                evaluation_periods=2,
+                description="Priority requests wait in their queue: the sender is failing or throttled, or the "
+                "priority mapping's MaximumConcurrency is too low. A priority message should leave within seconds.",
+            ),
+        ]
+        for alarm in alarms:
+            alarm.add_alarm_action(self._action)
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Priority lane: waiting",
+                left=[queue.metric_approximate_number_of_messages_visible(), dlq_depth],
+                right=[oldest_age],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Opted-out recipients skipped",
+                left=[self._service_metric(constants.METRIC_OPTED_OUT_SKIPPED)],
+                right=[
+                    self._service_metric(constants.METRIC_OPTOUTS_ADDED),
+                    self._service_metric(constants.METRIC_OPTOUTS_REMOVED),
+                ],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Priority lane alarms", alarms=alarms, width=24))
+        self.alarms.extend(alarms)
+        return alarms
+
     def _delivery_rate_alarm(self, delivery_rate: cloudwatch.MathExpression) -> cloudwatch.Alarm:
         return cloudwatch.Alarm(
             self,

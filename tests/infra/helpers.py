@@ -39,6 +39,9 @@ CONFIGURED_CONTEXT: dict[str, Any] = {
     "max_receive_count": "3",  # strings, as `cdk synth -c key=value` passes them
     "timeout_seconds": "30",
     "max_batching_window_seconds": "10",
+    "priority_reserve": "0.3",
+    "priority_max_concurrency": "4",
+    "priority_batch_size": "5",
     "schedules": [
         {
             "name": "weekly-reminder",

@@ -47,6 +47,10 @@ DEFAULT_SKIPS: dict[str, set[str]] = {
     "TrackerHandlerFunction": SENDER_FUNCTION,
     "StatusPollerHandlerFunction": SENDER_FUNCTION,
     "StatusEventsHandlerFunction": SENDER_FUNCTION,
+    # Priority lane and opt-outs (DESIGN 10, 11): SSE-SQS queues, the opt-out table on the AWS managed key.
+    "PriorityLaneDeadLetterQueue": {"CKV_AWS_27"},
+    "PriorityLaneQueue": {"CKV_AWS_27"},
+    "OptOutsTable": {"CKV_AWS_119"},
 }
 IMPORTED_SECRETS = {"VendorCredentialsSecret", "CallbackCredentialsSecret"}
 

@@ -21,21 +21,22 @@ pytestmark = pytest.mark.infra
 
 def test_resource_counts(default_stack: Synthesized) -> None:
     template = default_stack.template
-    # requests + DLQ, status + status DLQ, status-events failures
-    template.resource_count_is("AWS::SQS::Queue", 5)
-    template.resource_count_is("AWS::DynamoDB::Table", 3)
+    # requests + DLQ, priority + its DLQ, status + status DLQ, status-events failures
+    template.resource_count_is("AWS::SQS::Queue", 7)
+    template.resource_count_is("AWS::DynamoDB::Table", 4)  # messages, idempotency, rate limit, opt-outs
     template.resource_count_is("AWS::S3::Bucket", 2)  # media + its access logs
     # sender, webhook, tracker, status poller, status events (no auto-delete handler without ephemeral)
     template.resource_count_is("AWS::Lambda::Function", 5)
     template.resource_count_is("AWS::Lambda::Url", 1)
     template.resource_count_is("AWS::KMS::Key", 3)  # alarm topic, sender logs, tracking functions' logs
-    template.resource_count_is("AWS::Lambda::EventSourceMapping", 3)  # request queue, status queue, stream
+    # request queue, priority queue (same sender), status queue, stream
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 4)
     template.resource_count_is("AWS::SecretsManager::Secret", 2)  # vendor account, webhook credential
     template.resource_count_is("AWS::Scheduler::ScheduleGroup", 1)
     template.resource_count_is("AWS::Scheduler::Schedule", 1)  # the status poller's
-    template.resource_count_is("AWS::Events::Rule", 1)
+    template.resource_count_is("AWS::Events::Rule", 2)  # send requests: normal, Priority "high"
     template.resource_count_is("AWS::Events::EventBus", 0)  # status events go to the ingress bus
-    template.resource_count_is("AWS::CloudWatch::Alarm", 9)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 11)  # + the priority lane's DLQ and age
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     template.resource_count_is("AWS::SNS::Topic", 1)
     template.resource_count_is("AWS::SNS::Subscription", 0)
@@ -71,7 +72,7 @@ class TestQueues:
 
     def test_every_queue_refuses_plain_http(self, default_stack: Synthesized) -> None:
         policies = resources_of(default_stack, "AWS::SQS::QueuePolicy")
-        assert len(policies) == 5
+        assert len(policies) == 7
         default_stack.template.all_resources_properties(
             "AWS::SQS::QueuePolicy",
             {"PolicyDocument": {"Statement": Match.array_with([DENY_INSECURE_TRANSPORT])}},
@@ -114,6 +115,9 @@ class TestSenderFunction:
             constants.ENV_AMBIGUOUS_SEARCH_DELAY_SECONDS,
             constants.ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES,
             constants.ENV_AMBIGUOUS_POLICY,
+            constants.ENV_OPTOUT_TABLE,
+            constants.ENV_PRIORITY_QUEUE_ARN,
+            constants.ENV_PRIORITY_RESERVE,
             "POWERTOOLS_SERVICE_NAME",
             "POWERTOOLS_LOG_LEVEL",
             "POWERTOOLS_METRICS_NAMESPACE",
@@ -134,6 +138,11 @@ class TestSenderFunction:
             constants.ENV_AMBIGUOUS_SEARCH_DELAY_SECONDS: "20",
             constants.ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES: "30",
             constants.ENV_AMBIGUOUS_POLICY: "resend",
+            constants.ENV_OPTOUT_TABLE: {"Ref": logical_id(stack, "AWS::DynamoDB::Table", "OptOuts")},
+            constants.ENV_PRIORITY_QUEUE_ARN: {
+                "Fn::GetAtt": [logical_id(stack, "AWS::SQS::Queue", "PriorityLaneQueue"), "Arn"]
+            },
+            constants.ENV_PRIORITY_RESERVE: "0.2",
             "POWERTOOLS_SERVICE_NAME": "telegent-sms",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_METRICS_NAMESPACE": "TelegentSms",
@@ -248,6 +257,11 @@ class TestLeastPrivilege:
             "sqs:GetQueueAttributes",
             "sqs:GetQueueUrl",
         }
+        # The priority lane's queue: consumed by its own mapping, throttled records requeued on it (DESIGN 11).
+        assert actions_on(arn("PriorityLaneQueue", "AWS::SQS::Queue")) == actions_on(
+            arn("RequestQueue", "AWS::SQS::Queue")
+        )
+        assert actions_on(arn("OptOuts", "AWS::DynamoDB::Table")) == {"dynamodb:BatchGetItem"}  # read only (DESIGN 10)
         crud = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
         assert actions_on(arn("Messages", "AWS::DynamoDB::Table")) == crud
         assert actions_on(arn("RateLimit", "AWS::DynamoDB::Table")) == crud
@@ -267,7 +281,7 @@ class TestLeastPrivilege:
             actions_on(arn("RequestQueue", "AWS::SQS::Queue"))
             | actions_on(arn("QueuesDeadLetterQueue", "AWS::SQS::Queue"))
             | crud
-            | {"dynamodb:DeleteItem", "dynamodb:Query"}
+            | {"dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem"}
             | {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
             | {"s3:GetObject", "s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents"}
             | {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}

@@ -34,20 +34,21 @@ def test_context_strings_are_parsed(configured_stack: Synthesized) -> None:
 
 
 def test_configured_producers_may_send(configured_stack: Synthesized) -> None:
-    queue = logical_id(configured_stack, "AWS::SQS::Queue", "RequestQueue")
+    # Both request queues: the normal one and the priority lane's (DESIGN 11: producers choose by queue).
+    queues = [logical_id(configured_stack, "AWS::SQS::Queue", name) for name in ("RequestQueue", "PriorityLaneQueue")]
     statements = [
         statement
         for policy in resources_of(configured_stack, "AWS::SQS::QueuePolicy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement.get("Sid") == "AllowConfiguredProducers"
     ]
-    (statement,) = statements
-    assert statement["Effect"] == "Allow"
-    assert statement["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}
-    assert set(statement["Action"]) == {"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
-    principals = statement["Principal"]["AWS"]
-    assert "arn:aws:iam::444455556666:role/order-service" in principals
-    assert {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::111122223333:root"]]} in principals
+    assert sorted(s["Resource"]["Fn::GetAtt"][0] for s in statements) == sorted(queues)
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert set(statement["Action"]) == {"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
+        principals = statement["Principal"]["AWS"]
+        assert "arn:aws:iam::444455556666:role/order-service" in principals
+        assert {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::111122223333:root"]]} in principals
 
 
 def test_imported_secret_is_read_by_name(configured_stack: Synthesized) -> None:

@@ -196,9 +196,10 @@ class TestTracker:
                 "Ref": logical_id(stack, "AWS::SQS::Queue", "StatusQueuesStatusDeadLetterQueue")
             },
             constants.ENV_EVENT_BUS_NAME: "default",
+            # Inbound STOP/START keywords change the opt-out table (DESIGN 10).
+            constants.ENV_OPTOUT_TABLE: {"Ref": logical_id(stack, "AWS::DynamoDB::Table", "OptOuts")},
             **{name: variables[name] for name in POWERTOOLS},
         }
-        assert constants.ENV_OPTOUT_TABLE not in variables  # no opt-out table in this stack yet
 
     def test_permissions(self, default_stack: Synthesized) -> None:
         stack = default_stack
@@ -208,6 +209,7 @@ class TestTracker:
             arn(stack, "AWS::DynamoDB::Table", "Messages"): {"dynamodb:UpdateItem"},
             arn(stack, "AWS::SQS::Queue", "StatusQueuesStatusDeadLetterQueue"): {"sqs:SendMessage"},
             default_bus(stack): {"events:PutEvents"},
+            arn(stack, "AWS::DynamoDB::Table", "OptOuts"): {"dynamodb:PutItem", "dynamodb:DeleteItem"},
         }
 
 
@@ -225,6 +227,7 @@ class TestStatusPoller:
             constants.ENV_STATUS_TIMEOUT_HOURS: "72",
             constants.ENV_STATUS_POLL_AFTER_MINUTES: "15",
             constants.ENV_STATUS_POLL_MAX_SHARE: "0.2",
+            constants.ENV_PRIORITY_RESERVE: "0.2",  # polls pace as the normal lane (DESIGN 11)
             **{name: variables[name] for name in POWERTOOLS},
         }
 

@@ -27,9 +27,11 @@ from enum import StrEnum
 from messaging import names
 
 JITTER_MARGIN = 1.01
-# The normal lane reserves shared slots at most this far ahead (or one interval, when that is longer):
-# long enough that back-to-back normal requests leave no gap, short enough for a priority request.
-LEAD_FLOOR_SECONDS = 1.0
+# The normal lane reserves shared slots at most this far ahead of now. In a normal backlog the shared
+# budget is taken about this far ahead all the time, so it is what a priority request waits (plus one
+# interval). It only has to cover the limiter's own UpdateItem (milliseconds) for the normal lane to
+# lose no slot: a normal request reserves this long before its slot, then waits for it.
+LEAD_SECONDS = 0.5
 
 
 class Lane(StrEnum):
@@ -120,12 +122,13 @@ class LaneBudget:
         share = 1.0 - self.reserve
         return Pace(self.per_minute * share, max(1, math.floor(self.burst * share)))
 
-    def lead(self, slowdown: float = 1.0) -> float:
-        return max(LEAD_FLOOR_SECONDS, self.shared.interval * slowdown)
+    def lead(self) -> float:
+        """How far ahead the normal lane may hold shared slots (the same whatever the pace)."""
+        return LEAD_SECONDS
 
     def priority_wait_bound(self, slowdown: float = 1.0) -> float:
         """The longest a priority request waits behind normal-lane reservations (its own lane's queue aside)."""
-        return self.lead(slowdown) + self.shared.interval * slowdown
+        return self.lead() + self.shared.interval * slowdown
 
     def plan(
         self,
@@ -155,7 +158,7 @@ class LaneBudget:
         start = max(shared_first, normal_first)
         if start > deadline:
             return TooLate(start)
-        lead = self.lead(slowdown)
+        lead = self.lead()
         if start > now + lead:
             return Wait(start - lead)
         by_lead = int((now + lead - start) // normal_step) + 1

@@ -19,8 +19,12 @@ Figures (one module each, fig*.py, for exactly what each measures):
  6. peak RSS increase for one 5 MiB MmsS3 message vs the payload size
  7. faults: 10 % of sends accepted then their answer lost (ambiguous): duplicates per 1,000 messages
     and the extra vendor requests spent reconciling them (DESIGN.md 4b; a shortened search delay)
+ 8. priority lane (DESIGN.md 11): a 1,000-message normal backlog draining at a 600/min limit, 20 priority
+    messages enqueued mid-run: their enqueue -> accepted p50/p99 (target p99 <= 5 s) against the wait
+    without the lane, normal-lane rate vs (1 - PRIORITY_RESERVE) of the limit, expired, sent twice
 
 Modules: cli (options, the run, the table), stack (sizes, the local stack, request bodies),
 workers (the "containers": handler processes and the AWS call counter), report (rows, table,
-machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory, fig7_ambiguous.
+machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory, fig7_ambiguous,
+fig8_priority.
 """

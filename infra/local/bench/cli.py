@@ -14,6 +14,7 @@ from infra.local.bench.fig4_sustained import figure_4
 from infra.local.bench.fig5_imports import figure_5
 from infra.local.bench.fig6_memory import figure_6
 from infra.local.bench.fig7_ambiguous import figure_7
+from infra.local.bench.fig8_priority import figure_8
 from infra.local.bench.fig23_drain import figures_2_3
 from infra.local.bench.report import STARTED, Report, Row, fmt_table, log, machine_info, verdict
 from infra.local.bench.stack import QUICK, Ctx, Sizes
@@ -28,6 +29,7 @@ FIGURES: dict[str, Callable[[Ctx, Report], None]] = {
     "5": figure_5,
     "6": figure_6,
     "7": figure_7,
+    "8": figure_8,
 }
 
 
@@ -35,9 +37,9 @@ def parse_only(text: str | None) -> list[str]:
     if not text:
         return list(FIGURES)
     wanted = {part.strip() for part in text.split(",") if part.strip()}
-    unknown = wanted - set("1234567")
+    unknown = wanted - set("12345678")
     if unknown:
-        raise SystemExit(f"--only: unknown figure(s) {sorted(unknown)}; choose from 1-7")
+        raise SystemExit(f"--only: unknown figure(s) {sorted(unknown)}; choose from 1-8")
     return [key for key in FIGURES if wanted & set(key)]
 
 

@@ -37,6 +37,12 @@ class Sizes:
     breakdown_reps: int = 5
     media_bytes: int = 5 * MIB  # figure 6
     ambiguous_messages: int = 1000  # figure 7
+    lane_backlog: int = 1000  # figure 8: normal backlog, drained at lane_rate x (1 - lane_reserve)
+    lane_priority: int = 20  # priority messages enqueued mid-run
+    lane_rate: int = 600
+    lane_reserve: float = 0.2
+    lane_normal_workers: int = 2  # each mapping's MaximumConcurrency (the stack's default)
+    lane_priority_workers: int = 2
 
 
 QUICK = Sizes(
@@ -48,6 +54,8 @@ QUICK = Sizes(
     import_reps=3,
     breakdown_reps=3,
     ambiguous_messages=200,
+    lane_backlog=200,
+    lane_priority=10,
 )
 
 

@@ -202,6 +202,28 @@ def worker_drain(world: World, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def worker_serve(world: World, spec: dict[str, Any]) -> dict[str, Any]:
+    """Figure 8: one container of a lane's mapping: polls `queue_url` and invokes the handler until
+    `stop_file` exists and the queue holds nothing (or `max_seconds` pass)."""
+    from infra.local.esm_runner import EventSourceRunner
+
+    runner = EventSourceRunner(world.client("sqs"), spec["queue_url"], lambda e, c: None, wait_time_seconds=1)
+    runner.queue_arn  # noqa: B018 - resolved before the handler runs
+    runner.handler = _import_handler()
+    stop_file = Path(spec["stop_file"])
+    deadline = time.monotonic() + spec["max_seconds"]
+    invocations = records = failures = 0
+    while time.monotonic() < deadline:
+        result = runner.run_once()
+        if result.received_ids:
+            invocations += 1
+            records += len(result.received_ids)
+            failures += len(result.failed_ids)
+        elif stop_file.exists() and runner.is_drained():
+            break
+    return {"invocations": invocations, "records": records, "failures": failures}
+
+
 def _proc_status_kib(name: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(name + ":"):
@@ -263,6 +285,7 @@ WORKERS: dict[str, Callable[[World, dict[str, Any]], dict[str, Any]]] = {
     "batch": worker_batch,
     "drain": worker_drain,
     "rss": worker_rss,
+    "serve": worker_serve,
 }
 
 

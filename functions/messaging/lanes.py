@@ -85,7 +85,8 @@ class Reservation:
 
 @dataclass(frozen=True)
 class Wait:
-    """Nothing reserved: the shared budget is taken beyond the normal lane's lead until `until - lead`."""
+    """Nothing reserved yet: the normal lane's next slots are beyond its lead (held by the priority lane,
+    or its own pace); they are claimed at `until`."""
 
     until: float  # ask again at this moment
 
@@ -159,8 +160,12 @@ class LaneBudget:
         if start > deadline:
             return TooLate(start)
         lead = self.lead()
-        if start > now + lead:
-            return Wait(start - lead)
+        # One claim should carry the slots the lead can hold (fewer conditional writes and races between
+        # containers): wait until that many fit, which is never after the first of them.
+        fill = max(1, min(wanted, int(lead // normal_step)))
+        ready_at = start + (fill - 1) * normal_step - lead
+        if ready_at > now:
+            return Wait(ready_at)
         by_lead = int((now + lead - start) // normal_step) + 1
         fitting = _fitting(deadline, max(start, now), normal_step)
         count = _count(wanted, min(by_lead, fitting))

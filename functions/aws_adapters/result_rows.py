@@ -9,7 +9,7 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aws_adapters.calls import error_code, failed
-from messaging.names import MESSAGES_PARTITION_KEY
+from messaging.names import MESSAGES_CREATED_AT_ATTRIBUTE, MESSAGES_CREATED_DAY_ATTRIBUTE, MESSAGES_PARTITION_KEY
 from messaging.rows import ResultRow, clipped
 from observability import logger
 
@@ -70,13 +70,22 @@ class DynamoResultStore:
 
     def replace_request(self, row: ResultRow) -> dict[str, Any]:
         """The UpdateItem that replaces an older state whole: every attribute of the new state is set,
-        every other one removed (no stale ErrorCode lingers), and CreatedAt keeps the first write's time."""
+        every other one removed (no stale ErrorCode lingers), and CreatedAt keeps the first write's time.
+
+        CreatedDay follows the kept CreatedAt (if_not_exists too), so a row stays in the by-day
+        index under the day it was created whatever state replaces it."""
         values_by_name = row.attribute_values(self._ttl_days)
         attributes = _serialized(values_by_name)
-        created = attributes.pop("CreatedAt")
-        names = {"#rank": "StatusRank", "#updated": "UpdatedAt", "#created": "CreatedAt"}
-        values: dict[str, Any] = {":created": created}
-        sets = ["#created = if_not_exists(#created, :created)"]
+        created = attributes.pop(MESSAGES_CREATED_AT_ATTRIBUTE)
+        day = attributes.pop(MESSAGES_CREATED_DAY_ATTRIBUTE)
+        names = {
+            "#rank": "StatusRank",
+            "#updated": "UpdatedAt",
+            "#created": MESSAGES_CREATED_AT_ATTRIBUTE,
+            "#day": MESSAGES_CREATED_DAY_ATTRIBUTE,
+        }
+        values: dict[str, Any] = {":created": created, ":day": day}
+        sets = ["#created = if_not_exists(#created, :created)", "#day = if_not_exists(#day, :day)"]
         for index, (name, value) in enumerate(sorted(attributes.items())):
             names[f"#a{index}"] = name
             values[f":a{index}"] = value

@@ -39,6 +39,12 @@ MESSAGES_PARTITION_KEY = "RequestId"
 MESSAGES_MESSAGE_ID_INDEX = "MessageIdIndex"
 MESSAGES_MESSAGE_ID_ATTRIBUTE = "MessageId"
 MESSAGES_TTL_ATTRIBUTE = "ExpiresAt"
+MESSAGES_CREATED_AT_ATTRIBUTE = "CreatedAt"
+# Rows by the UTC day they were created (`CreatedDay` = YYYY-MM-DD of `CreatedAt`), sorted by
+# `CreatedAt`: `telegent-sms stats` counts a window with one Query per day, never a Scan.
+MESSAGES_CREATED_DAY_INDEX = "CreatedDayIndex"
+MESSAGES_CREATED_DAY_ATTRIBUTE = "CreatedDay"
+MESSAGES_CREATED_DAY_INDEX_PROJECTION = ("Status", "Cost", "Segments")
 
 # Powertools idempotency table layout (its defaults).
 IDEMPOTENCY_PARTITION_KEY = "id"

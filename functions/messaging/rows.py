@@ -98,7 +98,7 @@ class ResultRow:
         """Every row attribute, None where this state has no value (a store replacing a row removes those).
 
         `CreatedAt` is the time of this write; the store keeps the first write's value when the
-        row already exists.
+        row already exists, and `CreatedDay` (its UTC day) with it.
         """
         updated = self.updated_at.astimezone(UTC)
         values: dict[str, Any] = {
@@ -106,6 +106,8 @@ class ResultRow:
             "StatusRank": self.rank,
             "UpdatedAt": iso(updated),
             "CreatedAt": iso(updated),
+            # The by-day index (stats): the UTC day of CreatedAt, kept with it by the store.
+            "CreatedDay": created_day(updated),
             "ExpiresAt": int((updated + timedelta(days=ttl_days)).timestamp()),
             "Attempts": self.attempts,
             "SourceMessageId": self.source_message_id,
@@ -159,6 +161,11 @@ class ResultRow:
             poll_at=parse_iso(record["poll_at"]) if record.get("poll_at") else None,
             status_source=record.get("status_source", "sender"),
         )
+
+
+def created_day(moment: datetime) -> str:
+    """`CreatedDay`: the UTC calendar day (YYYY-MM-DD) of a row's `CreatedAt`, the by-day index's partition."""
+    return moment.astimezone(UTC).date().isoformat()
 
 
 def iso(moment: datetime) -> str:

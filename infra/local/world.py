@@ -303,6 +303,8 @@ def provision_world(
         AttributeDefinitions=[
             {"AttributeName": constants.MESSAGES_PARTITION_KEY, "AttributeType": "S"},
             {"AttributeName": constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, "AttributeType": "S"},
+            {"AttributeName": constants.MESSAGES_CREATED_DAY_ATTRIBUTE, "AttributeType": "S"},
+            {"AttributeName": constants.MESSAGES_CREATED_AT_ATTRIBUTE, "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": constants.MESSAGES_PARTITION_KEY, "KeyType": "HASH"}],
         GlobalSecondaryIndexes=[
@@ -310,7 +312,18 @@ def provision_world(
                 "IndexName": constants.MESSAGES_MESSAGE_ID_INDEX,
                 "KeySchema": [{"AttributeName": constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {  # as infra/constructs/tables.py: what `telegent-sms stats` queries
+                "IndexName": constants.MESSAGES_CREATED_DAY_INDEX,
+                "KeySchema": [
+                    {"AttributeName": constants.MESSAGES_CREATED_DAY_ATTRIBUTE, "KeyType": "HASH"},
+                    {"AttributeName": constants.MESSAGES_CREATED_AT_ATTRIBUTE, "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": list(constants.MESSAGES_CREATED_DAY_INDEX_PROJECTION),
+                },
+            },
         ],
         ttl_attribute=constants.MESSAGES_TTL_ATTRIBUTE,
     )

@@ -326,6 +326,17 @@ class TestTables:
                                 "NonKeyAttributes": list(constants.MESSAGES_POLL_INDEX_PROJECTION),
                             },
                         },
+                        {
+                            "IndexName": constants.MESSAGES_CREATED_DAY_INDEX,
+                            "KeySchema": [
+                                {"AttributeName": constants.MESSAGES_CREATED_DAY_ATTRIBUTE, "KeyType": "HASH"},
+                                {"AttributeName": constants.MESSAGES_CREATED_AT_ATTRIBUTE, "KeyType": "RANGE"},
+                            ],
+                            "Projection": {
+                                "ProjectionType": "INCLUDE",
+                                "NonKeyAttributes": list(constants.MESSAGES_CREATED_DAY_INDEX_PROJECTION),
+                            },
+                        },
                     ],
                     "AttributeDefinitions": Match.array_equals(
                         [
@@ -333,6 +344,8 @@ class TestTables:
                             {"AttributeName": constants.MESSAGES_MESSAGE_ID_ATTRIBUTE, "AttributeType": "S"},
                             {"AttributeName": constants.MESSAGES_POLL_SHARD_ATTRIBUTE, "AttributeType": "S"},
                             {"AttributeName": constants.MESSAGES_POLL_AT_ATTRIBUTE, "AttributeType": "S"},
+                            {"AttributeName": constants.MESSAGES_CREATED_DAY_ATTRIBUTE, "AttributeType": "S"},
+                            {"AttributeName": constants.MESSAGES_CREATED_AT_ATTRIBUTE, "AttributeType": "S"},
                         ]
                     ),
                     "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},

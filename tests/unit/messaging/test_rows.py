@@ -1,13 +1,13 @@
 """Result rows: their attributes, and the JSON form a replay rebuilds them from."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from messaging.lifecycle import RANK_INPUT_REJECTED, RANK_SEND_OUTCOME, Status, may_replace
-from messaging.rows import ERROR_MESSAGE_MAX, ResultRow, storable_number
+from messaging.rows import ERROR_MESSAGE_MAX, ResultRow, created_day, storable_number
 
 SENT = ResultRow(
     "key-1", Status.SENT, RANK_SEND_OUTCOME, datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=UTC), "m1", 2,
@@ -30,6 +30,16 @@ def test_attributes_leave_out_empty_values_and_name_the_state() -> None:
     assert attributes["ExpiresAt"] == int(datetime(2027, 3, 1, 12, 0, 0, tzinfo=UTC).timestamp())
     assert "ErrorCode" not in attributes
     assert SENT.attribute_values(90)["ErrorCode"] is None  # named, so a store can remove it
+    assert attributes["CreatedDay"] == "2026-12-01"
+
+
+def test_created_day_is_the_utc_day_of_created_at() -> None:
+    late_in_denver = datetime(2026, 12, 1, 23, 30, tzinfo=timezone(timedelta(hours=-7)))
+    assert created_day(late_in_denver) == "2026-12-02"
+    row = ResultRow("k", Status.SENT, RANK_SEND_OUTCOME, late_in_denver, "m1", 1)
+    attributes = row.attributes(ttl_days=90)
+    assert attributes["CreatedAt"] == "2026-12-02T06:30:00.000Z"
+    assert attributes["CreatedDay"] == "2026-12-02"
 
 
 def test_the_lifecycle_rule() -> None:

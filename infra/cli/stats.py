@@ -1,16 +1,16 @@
 """`stats [--since 1h]`: counts by status, delivery rate, cost and segments over a window, without a scan.
 
-The query runs on a by-day index of the messages table: partition `CreatedDay` (`YYYY-MM-DD`,
-UTC), sort `CreatedAt`, one Query per day of the window. The sender does not write `CreatedDay`
-and the stack has no such index yet, so until both land the command says so and exits 1
-rather than scanning the table.
+The query runs on the messages table's by-day index (`CreatedDayIndex`: partition `CreatedDay`,
+`YYYY-MM-DD` UTC, sort `CreatedAt`; infra/constructs/tables.py), one paged Query per day of the
+window with `CreatedAt >= since`. Every row the sender writes carries `CreatedDay`. A stack
+deployed before the index has none: the command says so and exits 1 rather than scanning.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -22,13 +22,14 @@ from infra.cli.errors import NotAvailable, UsageError
 from infra.cli.options import JsonOption, context, wants_json
 from infra.cli.send import DRY_RUN_PREFIX
 from infra.cli.stack import OUTPUT_MESSAGES_TABLE, StackContext, aws_call
+from messaging import names
 from messaging.lifecycle import Status
-from messaging.rows import iso, now_utc
+from messaging.rows import created_day, iso, now_utc
 from messaging.send_options import parse_instant
 
-BY_DAY_INDEX = "CreatedDayIndex"
-DAY_ATTRIBUTE = "CreatedDay"
-CREATED_ATTRIBUTE = "CreatedAt"
+BY_DAY_INDEX = names.MESSAGES_CREATED_DAY_INDEX
+DAY_ATTRIBUTE = names.MESSAGES_CREATED_DAY_ATTRIBUTE
+CREATED_ATTRIBUTE = names.MESSAGES_CREATED_AT_ATTRIBUTE
 MAX_DAYS = 31
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -53,18 +54,19 @@ def has_by_day_index(stack: StackContext, table_name: str) -> bool:
 
 
 def rows_since(stack: StackContext, since: datetime, now: datetime) -> list[dict[str, Any]]:
+    if now - since > timedelta(days=MAX_DAYS):
+        raise UsageError(f"--since reaches back more than {MAX_DAYS} days")
     table_name = stack.output(OUTPUT_MESSAGES_TABLE)
     if not has_by_day_index(stack, table_name):
         raise NotAvailable(
             f"stats needs the {BY_DAY_INDEX} index (partition {DAY_ATTRIBUTE}, sort {CREATED_ATTRIBUTE}) "
-            f"on {table_name}; the stack has none yet, and stats does not scan the table"
+            f"on {table_name} (a stack deployed before it: deploy again); stats does not scan the table"
         )
-    if now - since > timedelta(days=MAX_DAYS):
-        raise UsageError(f"--since reaches back more than {MAX_DAYS} days")
     table = stack.table(table_name)
     rows: list[dict[str, Any]] = []
-    day = since.date()
-    while day <= now.date():
+    # CreatedDay is the UTC day: a --since given with another offset starts on its UTC day.
+    day, last = date.fromisoformat(created_day(since)), date.fromisoformat(created_day(now))
+    while day <= last:
         condition = Key(DAY_ATTRIBUTE).eq(day.isoformat()) & Key(CREATED_ATTRIBUTE).gte(iso(since))
         kwargs: dict[str, Any] = {"IndexName": BY_DAY_INDEX, "KeyConditionExpression": condition}
         while True:

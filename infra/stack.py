@@ -150,6 +150,8 @@ class TelegentSmsStack(Stack):
             "PriorityQueueArn": priority.queue.queue_arn,
             "PriorityDeadLetterQueueUrl": priority.dead_letter_queue.queue_url,
             "OptOutTableName": opt_outs.table.table_name,
+            # The Telegent API the functions call (operators' tools call the same one).
+            "TelegentBaseUrl": settings.telegent_base_url,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

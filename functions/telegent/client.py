@@ -67,6 +67,15 @@ class _NoTelemetry:
 
 
 @dataclass(frozen=True)
+class VendorAnswer:
+    """The answer to an authorized call that the client does not interpret itself (message routes)."""
+
+    status: int
+    data: Any  # the JSON body, or None when there is none or it is not JSON
+    error: str  # the vendor's error text for a non-2xx answer, bounded
+
+
+@dataclass(frozen=True)
 class _Response:
     status: int
     headers: Mapping[str, str]
@@ -196,6 +205,24 @@ class TelegentClient:
             vendor_status=status.strip() if isinstance(status, str) and status.strip() else None,
             status_at=parse_time(when),
         )
+
+    def call(
+        self,
+        endpoint: str,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> VendorAnswer:
+        """Another authorized call (e.g. `message/routes`): a token scoped to the bare `path` URL, cached
+        like every other scope; the answer is returned whatever its status. Raises TransientError when
+        there is no answer (connect failure, deadline) or no token."""
+        url = f"{self._base_url}/{path.strip('/')}"
+        encoded = urllib.parse.urlencode(query or {})
+        body: bytes | list[bytes] = json_body(payload) if payload is not None else b""
+        response = self._authorized(endpoint, method, url, encoded, body, sends=False)
+        return VendorAnswer(response.status, self._json(response.data), error_text(response.status, response.data))
 
     # -- internals
 

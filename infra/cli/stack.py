@@ -36,6 +36,10 @@ OUTPUT_SENDER_FUNCTION = "SenderFunctionName"
 # outputs, and the commands that need them say so and exit 1.
 OUTPUT_PRIORITY_QUEUE_URL = "PriorityQueueUrl"
 OUTPUT_OPTOUT_TABLE = "OptOutTableName"
+# Delivery status (DESIGN 8) and the vendor: where Telegent calls us, and where the stack calls Telegent.
+OUTPUT_WEBHOOK_URL = "WebhookUrl"
+OUTPUT_CALLBACK_SECRET_ARN = "CallbackSecretArn"
+OUTPUT_TELEGENT_BASE_URL = "TelegentBaseUrl"
 
 
 def default_stack_name() -> str:

@@ -3,7 +3,9 @@ outputs carry the real stack's keys and point at a provisioned world (infra/loca
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,7 @@ from infra.cli import stack as outputs
 from infra.cli.main import app
 from infra.cli.stack import StackContext
 from infra.local.world import World
+from messaging import names
 from tests.integration.conftest import moto, sandbox, stack
 from tests.integration.helpers import Stack
 
@@ -70,6 +73,39 @@ class Operator:
         """Another CloudFormation stack on the same world with extra outputs (e.g. ones the stack lacks yet)."""
         create_cfn_stack(self.world, name, stack_outputs(self.world, self.group, **extra))
         return Operator(self.env, name, self.group, self.runner)
+
+    def with_sender_function(self, name: str, **extra: str) -> Operator:
+        """Another stack whose SenderFunctionName output names a Lambda function with the sender's real
+        environment (its TELEGENT_BASE_URL is the sandbox), as a deployed stack has."""
+        function = sender_function(self.world, f"{name}-sender", self.world.lambda_env(self.env.sandbox.base_url))
+        return self.with_outputs(name, SenderFunctionName=function, **extra)
+
+
+def sender_function(world: World, name: str, env: dict[str, str]) -> str:
+    """A Lambda function in moto with `env` (AWS_* names left out: Lambda reserves them)."""
+    role = world.client("iam").create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("sender/handler.py", "def handler(event, context):\n    return None\n")
+    world.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler=names.SENDER_HANDLER,
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {key: value for key, value in env.items() if not key.startswith("AWS_")}},
+    )
+    return name
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.cli.main import app
@@ -49,3 +51,90 @@ def test_a_credentials_problem_exits_1_with_one_line(operator: Operator, monkeyp
 def test_bad_usage_exits_2(operator: Operator) -> None:
     assert operator.run("status").exit_code == 2
     assert operator.run("no-such-command").exit_code == 2
+
+
+# --live: GET /message/details with the stack's vendor credentials, at the sender's TELEGENT_BASE_URL.
+
+
+def test_live_asks_telegent_at_the_senders_base_url(operator: Operator) -> None:
+    operator.env.send(sms("order-live"))
+    operator.env.drain()
+    live_stack = operator.with_sender_function(f"{operator.stack_name}-live")
+    sandbox = operator.env.sandbox
+
+    queued = live_stack.json("status", "order-live", "--live")
+    assert queued["Status"] == "SENT"
+    assert queued["Live"] == {
+        "MessageId": queued["MessageId"],
+        "VendorStatus": "Queued",
+        "Status": "SENT",
+        "StatusAt": None,
+        "RowStatus": "SENT",
+        "BaseUrl": sandbox.base_url,
+    }
+    # The token was asked for the bare details URL with the stack's vendor secret.
+    scopes = [token.get("body", {}).get("ApiEndpoint") for token in sandbox.token_requests()]
+    assert scopes[-1] == f"{sandbox.base_url}/message/details"
+
+    sandbox.set_message_status(queued["MessageId"], "Delivered")
+    delivered = live_stack.run("status", queued["MessageId"], "--live")
+    assert delivered.exit_code == 0, delivered.output
+    assert "Telegent now: Delivered" in delivered.stdout
+    assert "the row says SENT, Telegent says Delivered" in delivered.stdout
+    assert "sandbox-secret" not in delivered.output
+    assert "Live" not in operator.json("status", "order-live")
+
+
+def test_live_without_a_sender_function_uses_the_telegent_base_url_output(operator: Operator) -> None:
+    operator.env.send(sms("order-output"))
+    operator.env.drain()
+    with_output = operator.with_outputs(f"{operator.stack_name}-url", TelegentBaseUrl=operator.env.sandbox.base_url)
+    assert with_output.json("status", "order-output", "--live")["Live"]["VendorStatus"] == "Queued"
+
+
+def test_live_for_a_row_that_never_reached_telegent_shows_the_row_and_exits_1(operator: Operator) -> None:
+    operator.env.send(sms("never-sent", From="not-a-number"))
+    operator.env.drain()
+    live_stack = operator.with_sender_function(f"{operator.stack_name}-rejected")
+    before = len(operator.env.sandbox.requests())
+    result = live_stack.run("status", "never-sent", "--live", "--json")
+    assert result.exit_code == 1
+    assert "never-sent has no MessageId (Status REJECTED): it never reached Telegent" in one_line_error(result)
+    assert json.loads(result.stdout)["Live"] is None
+    assert len(operator.env.sandbox.requests()) == before  # nothing asked
+
+
+def test_live_for_a_message_telegent_does_not_know_exits_1(operator: Operator) -> None:
+    operator.env.send(sms("forgotten"))
+    operator.env.drain()
+    operator.env.sandbox.reset()  # the vendor no longer knows the message
+    live_stack = operator.with_sender_function(f"{operator.stack_name}-forgotten")
+    result = live_stack.run("status", "forgotten", "--live")
+    assert result.exit_code == 1
+    assert "does not know MessageId TMID-" in one_line_error(result)
+    assert "forgotten: SENT" in result.stdout  # the row is still shown
+
+
+def test_live_when_telegent_does_not_answer_is_one_line(operator: Operator) -> None:
+    operator.env.send(sms("busy"))
+    operator.env.drain()
+    live_stack = operator.with_sender_function(f"{operator.stack_name}-busy")
+    operator.env.sandbox.add_fault("details", 503, count=1)
+    result = live_stack.run("status", "busy", "--live")
+    assert result.exit_code == 1
+    line = one_line_error(result)
+    assert "no usable answer from Telegent" in line
+    assert "HTTP 503" in line
+
+
+def test_live_with_a_broken_vendor_secret_names_it_without_its_value(operator: Operator) -> None:
+    operator.env.send(sms("secretless"))
+    operator.env.drain()
+    live_stack = operator.with_sender_function(f"{operator.stack_name}-secret")
+    operator.world.client("secretsmanager").put_secret_value(
+        SecretId=operator.world.secret_arn, SecretString='{"AccountKey": "DID-sandbox", "Password": "hunter2"}'
+    )
+    result = live_stack.run("status", "secretless", "--live")
+    assert result.exit_code == 1
+    assert 'lacks non-empty "AccountKey" and "AccountSecret"' in one_line_error(result)
+    assert "hunter2" not in result.output

@@ -53,9 +53,13 @@ def test_deployed_function_has_the_contract_environment(stack: DeployedStack) ->
     assert env["MESSAGES_TABLE"] == stack.outputs["MessagesTableName"]
     assert env["DLQ_URL"] == stack.outputs["DeadLetterQueueUrl"]
     mappings = stack.client("lambda").list_event_source_mappings(FunctionName=stack.outputs["SenderFunctionName"])
-    (mapping,) = mappings["EventSourceMappings"]
-    assert mapping["EventSourceArn"] == stack.outputs["QueueArn"]
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    by_queue = {mapping["EventSourceArn"]: mapping for mapping in mappings["EventSourceMappings"]}
+    # The request queue and the priority lane's queue (DESIGN 11), the same function.
+    assert set(by_queue) == {stack.outputs["QueueArn"], stack.outputs["PriorityQueueArn"]}
+    for mapping in by_queue.values():
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert env["PRIORITY_QUEUE_ARN"] == stack.outputs["PriorityQueueArn"]
+    assert env["OPTOUT_TABLE"] == stack.outputs["OptOutTableName"]
 
 
 def test_every_sample_and_an_eventbridge_event_end_as_expected(stack: DeployedStack, sandbox: TelegentSandbox) -> None:
@@ -80,3 +84,32 @@ def test_every_sample_and_an_eventbridge_event_end_as_expected(stack: DeployedSt
     for copy in dlq:
         assert copy["message_attributes"]["Reason"]
         assert copy["message_attributes"]["SourceMessageId"]
+
+
+def test_an_opted_out_number_gets_nothing_and_a_priority_request_is_sent(
+    stack: DeployedStack, sandbox: TelegentSandbox
+) -> None:
+    """DESIGN 10 and 11 on the deployed stack: the opt-out table is read by the deployed sender, and the
+    priority queue's own mapping invokes it."""
+    world = stack.world
+    stack.client("dynamodb").put_item(
+        TableName=stack.outputs["OptOutTableName"],
+        Item={
+            "Number": {"S": "+18015737166"},
+            "OptedOutAt": {"S": "2026-01-01T00:00:00.000Z"},
+            "Source": {"S": "operator"},
+        },
+    )
+    sent_before = len(sandbox.sent_messages())
+    rows_before = len(world.result_rows())
+    request = {"To": [{"Number": "+18015737166"}], "From": "+18018018011", "Body": "after STOP"}
+    world.send_bodies([{**request, "IdempotencyKey": "deploy-opted-out"}])
+    otp = {"To": [{"Number": "+18015737155"}], "From": "+18018018011", "Body": "Your code is 123456"}
+    world.send_bodies([{**otp, "IdempotencyKey": "deploy-otp"}], queue_url=stack.outputs["PriorityQueueUrl"])
+    stack.wait_until_processed(rows_before + 2)
+    rows = {row["RequestId"]: row for row in world.result_rows()}
+    assert (rows["deploy-opted-out"]["Status"], rows["deploy-opted-out"]["ErrorCode"]) == ("REJECTED", "OPTED_OUT")
+    assert rows["deploy-otp"]["Status"] == "SENT"
+    sent = sandbox.sent_messages()[sent_before:]
+    assert [m["request"]["To"][0]["Number"] for m in sent] == ["+18015737155"]
+    assert world.queue_depth(stack.outputs["PriorityQueueUrl"]) == {"visible": 0, "in_flight": 0, "delayed": 0}

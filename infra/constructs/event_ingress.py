@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import Settings
-from messaging import names as constants
+from infra.constructs.priority_lane import NORMAL_DETAIL
 
 
 class EventBridgeIngress(Construct):
@@ -34,11 +34,7 @@ class EventBridgeIngress(Construct):
             # priority lane's own rule (infra/constructs/priority_lane.py), never to both queues.
             event_pattern=events.EventPattern(
                 detail_type=[settings.event_detail_type],
-                detail={
-                    "Priority": events.Match.any_of(
-                        events.Match.anything_but(constants.PRIORITY_HIGH), events.Match.does_not_exist()
-                    )
-                },
+                detail=NORMAL_DETAIL,
             ),
             targets=[
                 # The whole event is delivered: the sender unwraps the EventBridge envelope

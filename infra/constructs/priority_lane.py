@@ -12,6 +12,8 @@ priority lane precedence.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -27,10 +29,14 @@ from infra.constructs.queues import PRODUCER_ACTIONS, RETENTION, SSE_SQS_REASON,
 from messaging import names as constants
 
 HIGH = constants.PRIORITY_HIGH  # detail.Priority that the rule routes here (DESIGN.md 2 and 11)
+# The `detail` part of the two send-request rules, as EventBridge reads it: every request goes to
+# exactly one queue (never to both, which would send a request without IdempotencyKey twice).
+PRIORITY_DETAIL: dict[str, Any] = {"Priority": [HIGH]}
+NORMAL_DETAIL: dict[str, Any] = {"Priority": [{"anything-but": [HIGH]}, {"exists": False}]}
 
 
 def priority_pattern(settings: Settings) -> events.EventPattern:
-    return events.EventPattern(detail_type=[settings.event_detail_type], detail={"Priority": [HIGH]})
+    return events.EventPattern(detail_type=[settings.event_detail_type], detail=PRIORITY_DETAIL)
 
 
 class PriorityLane(Construct):

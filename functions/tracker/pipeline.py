@@ -119,7 +119,8 @@ def apply_keyword(inbound: Inbound, deps: TrackerDeps) -> None:
     if match.intent == Intent.OPT_OUT:
         entry = OptOut(number, inbound.received_at, names.OPTOUT_SOURCE_KEYWORD, match.keyword)
         changed = deps.optouts.add(entry)
-        deps.telemetry.count(names.METRIC_OPTOUTS_ADDED)
+        if changed:
+            deps.telemetry.count(names.METRIC_OPTOUTS_ADDED)
         logger.info("opted out by keyword" if changed else "opt-out keyword: a newer entry stays", extra=extra)
     else:
         changed = deps.optouts.remove(number, inbound.received_at)

@@ -114,10 +114,12 @@ def test_other_texts_change_nothing(text: str) -> None:
 
 def test_a_late_start_older_than_the_stop_does_not_remove_it() -> None:
     table = MemoryOptOuts()
-    tracker, _, _ = deps(table)
+    tracker, _, counts = deps(table)
     handle_record(inbound("STOP", at(5)), tracker)
     handle_record(inbound("START", at(4)), tracker)  # sent before the STOP, delivered after it
-    assert NUMBER in table.items
+    handle_record(inbound("END", at(3)), tracker)  # an older opt-out does not replace the newer entry
+    assert table.items[NUMBER].keyword == "STOP"
+    assert counts.counts == {"OptOutsAdded": 1}
 
 
 def test_configured_keywords_and_no_table() -> None:

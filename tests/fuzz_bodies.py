@@ -28,8 +28,9 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 MEDIA_BUCKET_PLACEHOLDER = "{{MEDIA_BUCKET}}"
 S3_POINTER_CLASS = "software.amazon.payloadoffloading.PayloadS3Pointer"
 
-# Fields of issue 10 (send-time options) are left out of the "extra field" pool on purpose: this
-# fuzz is about the request fields and envelopes, and must not depend on scheduling wiring.
+# Unknown field names. The send-time options of issue 10 are known fields now: they have their own
+# mutation ("send_time") with hostile and valid values. Those values are fixed strings (the fuzz stays
+# deterministic): SendAt in the past or too far ahead, never one that would be scheduled.
 EXTRA_FIELDS = ["Colour", "to", "BODY", "body", "Number", "MessageId", "__proto__", "", "Mms", "MmsBase64 "]
 
 DIGIT_SETS = [
@@ -41,6 +42,21 @@ DIGIT_SETS = [
 CONTROL_CHARS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"]
 UNICODE_SPACES = ["\u00a0", "\u1680", "\u2003", "\u2028", "\u2029", "\u3000", "\ufeff", "\u200b"]
 SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
+INSTANTS = [
+    "2020-01-01T00:00:00Z",  # past: sent now (SendAt), expired (ValidUntil)
+    "2999-01-01T00:00:00+02:00",  # far ahead: rejected (SendAt), never expires (ValidUntil)
+    "2020-01-01T00:00:00",  # naive
+    "2020-01-01",
+    "2020-13-01T00:00:00Z",
+    "2020-01-01T00:00:00Z\n",
+    "\u0662020-01-01T00:00:00Z",
+    "",
+    "now",
+    1_800_000_000,
+    None,
+    ["2020-01-01T00:00:00Z"],
+]
+SEND_TIME_FIELDS = ["SendAt", "ValidUntil", "ValiditySeconds", "Priority", "DryRun", "FirstEnqueuedAt"]
 
 
 def _raw(text: str) -> str:
@@ -329,6 +345,7 @@ class BodyFuzzer:
                     "MmsBase64",
                     "MmsBase64",
                     "MmsS3",
+                    "send_time",
                     "extra",
                     "delete",
                 ]
@@ -385,6 +402,18 @@ class BodyFuzzer:
                 request["MmsS3"] = rng.choice(
                     [lambda: [self.hostile_s3()], lambda: rng.choice([7, False, "mms/a.png", {"Bucket": "b"}])]
                 )()
+            elif field == "send_time":
+                name = rng.choice(SEND_TIME_FIELDS)
+                if name in ("SendAt", "ValidUntil", "FirstEnqueuedAt"):
+                    request[name] = rng.choice(INSTANTS)
+                elif name == "ValiditySeconds":
+                    request[name] = rng.choice([60, 0, -1, 1.5, 60.0, "60", True, 10**30, float("nan"), None])
+                    if rng.random() < 0.2:
+                        request["ValidUntil"] = "2999-01-01T00:00:00Z"  # both: refused
+                elif name == "Priority":
+                    request[name] = rng.choice(["high", "normal", "HIGH", "urgent", "", 1, None, ["high"]])
+                else:
+                    request[name] = rng.choice([True, False, "true", 1, 0, None, {}])
             elif field == "extra":
                 request[rng.choice([*EXTRA_FIELDS, rng.choice(SURROGATES), "x" * 300])] = self.hostile_value()
             else:

@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from aws_adapters.calls import error_code, failed
 from messaging.names import MESSAGES_CREATED_AT_ATTRIBUTE, MESSAGES_CREATED_DAY_ATTRIBUTE, MESSAGES_PARTITION_KEY
-from messaging.rows import ResultRow, clipped
+from messaging.rows import DryRunRow, ResultRow, clipped
 from observability import logger
 
 _serializer = TypeSerializer()
@@ -122,6 +122,14 @@ class DynamoResultStore:
             return self._write(_reduced(row))
         except (ClientError, BotoCoreError) as exc:
             raise failed("writing the result row", exc) from None
+
+    def record_dry_run(self, row: DryRunRow) -> None:
+        """One PutItem under DRYRUN#<key>: a later dry run of the key replaces it; no real row is touched."""
+        item = {MESSAGES_PARTITION_KEY: {"S": row.request_id}, **_serialized(row.attributes())}
+        try:
+            self._client.put_item(TableName=self._table, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise failed("writing the dry-run row", exc) from None
 
     def _write(self, row: ResultRow) -> bool:
         try:

@@ -14,7 +14,7 @@ from messaging.envelopes import S3_POINTER_CLASS
 from messaging.errors import PermanentError, RejectCode, TransientError, TransientKind
 from messaging.media import CHUNK, encode_stream
 from messaging.names import DLQ_PAYLOAD_PREFIX
-from messaging.ports import EncodedMedia, S3Object
+from messaging.ports import EncodedMedia, ObjectInfo, S3Object
 
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 T = TypeVar("T")
@@ -41,6 +41,16 @@ class S3ObjectReader:
 
         data, size, content_type = self._get(bucket, key, max_bytes, encoded)
         return EncodedMedia(data, size, content_type)
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """HeadObject: size and type of a media object, without its bytes (a dry run's check)."""
+        try:
+            response = self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise _s3_error(exc, bucket, key) from None
+        except BotoCoreError as exc:
+            raise TransientError(TransientKind.DEPENDENCY, f"reading s3://{bucket}/{key} failed: {exc}") from None
+        return ObjectInfo(int(response.get("ContentLength") or 0), response.get("ContentType"))
 
     def _get(
         self, bucket: str, key: str, max_bytes: int, consume: Callable[[Any, int], T]

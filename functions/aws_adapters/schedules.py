@@ -23,8 +23,9 @@ class SchedulerSendSchedules:
         self._role_arn = role_arn
         self._queue_arn = queue_arn
 
-    def schedule(self, name: str, at: datetime, body: str) -> bool:
-        """Create the schedule; False when one with this name already exists."""
+    def schedule(self, name: str, at: datetime, body: str, target_arn: str | None = None) -> bool:
+        """Create the schedule; False when one with this name already exists. `target_arn`: another queue
+        the role may send to (the priority queue), instead of the request queue."""
         return self._in_group(
             f"creating schedule {name}",
             "ConflictException",
@@ -33,7 +34,7 @@ class SchedulerSendSchedules:
             ScheduleExpression=at_expression(at),
             ScheduleExpressionTimezone="UTC",
             FlexibleTimeWindow={"Mode": "OFF"},
-            Target={"Arn": self._queue_arn, "RoleArn": self._role_arn, "Input": body},
+            Target={"Arn": target_arn or self._queue_arn, "RoleArn": self._role_arn, "Input": body},
             ActionAfterCompletion="DELETE",
             State="ENABLED",
         )

@@ -21,6 +21,11 @@ class RejectCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"  # an unexpected exception (a bug) on the queue's last receive
     AMBIGUOUS_UNRESOLVED = "AMBIGUOUS_UNRESOLVED"  # an ambiguous send never reconciled; AMBIGUOUS_POLICY=dlq
     OPTED_OUT = "OPTED_OUT"  # a recipient is in the opt-out table (DESIGN.md section 10): no send, no DLQ copy
+    # Send-time options (DESIGN.md section 9).
+    TOO_MANY_SEGMENTS = "TOO_MANY_SEGMENTS"  # the Body (as it would be sent) is longer than MAX_SEGMENTS
+    SEND_AT_TOO_FAR = "SEND_AT_TOO_FAR"  # SendAt more than 365 days ahead
+    NOT_SCHEDULABLE = "NOT_SCHEDULABLE"  # the request is too large for a schedule's input (256 KB)
+    VALIDITY_EXPIRED = "VALIDITY_EXPIRED"  # row EXPIRED: its validity ended before the vendor call; no DLQ copy
 
 
 class TransientKind(StrEnum):
@@ -71,3 +76,12 @@ class UnrecordedAmbiguity(TransientError):
 
     def __init__(self, message: str) -> None:
         super().__init__(TransientKind.AMBIGUOUS, message)
+
+
+class ValidityEnded(Exception):
+    """The request's validity ended before its vendor call could start (DESIGN.md section 9): it is not
+    sent. Raised by the vendor client when the deadline has passed once a rate-limit slot was granted."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -25,6 +25,9 @@ class Status(StrEnum):
 RANK_INPUT_REJECTED = 0
 RANK_SEND_OUTCOME = 1
 RANK_FINAL = 2
+# A SCHEDULED row (DESIGN.md section 9: nothing sent yet) ranks with the rejections before any send: the
+# later send's outcome (SENT, REJECTED, EXPIRED) replaces it, and it never hides a row a send wrote.
+RANK_SCHEDULED = RANK_INPUT_REJECTED
 
 
 def may_replace(current_rank: int, current_updated_at: str, new_rank: int, new_updated_at: str) -> bool:

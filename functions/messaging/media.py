@@ -54,6 +54,23 @@ class MediaFetcher:
             fetched.append((media.base64, item.base_type or media.content_type or DEFAULT_MEDIA_TYPE))
         return fetched
 
+    def sizes(self, items: tuple[Any, ...], already_used: int) -> list[int]:
+        """Each S3 media item's size, checked like `fetch_all` (exists, within the media byte budget) but
+        without reading the bytes: what a dry run needs (DESIGN.md section 9)."""
+        budget = self._limits.max_media_bytes - already_used
+        sizes: list[int] = []
+        for item in items:
+            size = self._reader.head(item.bucket, item.key).size
+            if size > budget:
+                raise PermanentError(
+                    RejectCode.MEDIA_TOO_LARGE,
+                    f"s3://{item.bucket}/{item.key} is {size} bytes; at most {max(budget, 0)} left of "
+                    f"{self._limits.max_media_bytes} for the message's media",
+                )
+            budget -= size
+            sizes.append(size)
+        return sizes
+
     def load_payload(self, bucket: str, key: str) -> bytes:
         """Body of an SQS extended-client pointer: under the payload prefix (or our own DLQ offloads),
         and never more than MAX_PAYLOAD_BYTES (bounded by the function's memory)."""

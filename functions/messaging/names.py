@@ -190,3 +190,38 @@ DEFAULT_PRIORITY_RESERVE = 0.2
 # Our extension: the validity a priority request gets when it names none (DESIGN.md 11: 600 s).
 ENV_PRIORITY_VALIDITY_SECONDS = "PRIORITY_VALIDITY_SECONDS"
 DEFAULT_PRIORITY_VALIDITY_SECONDS = 600
+
+# ---------------------------------------------------------------- send-time options (DESIGN.md section 9)
+# Where and how the sender creates one-time schedules for a SendAt more than SENDAT_DELAY_MAX_SECONDS ahead.
+ENV_SCHEDULE_GROUP_NAME = "SCHEDULE_GROUP_NAME"
+ENV_SCHEDULER_ROLE_ARN = "SCHEDULER_ROLE_ARN"
+ENV_QUEUE_ARN = "QUEUE_ARN"  # the request queue: the target of those schedules
+ENV_MAX_SEGMENTS = "MAX_SEGMENTS"  # longest Body, in segments
+ENV_SMART_ENCODING = "SMART_ENCODING"  # true: typographic characters replaced when the Body then fits GSM-7
+DEFAULT_MAX_SEGMENTS = 10
+# Our extensions: the stack-wide validity of a normal-lane request that names none (unset: none), and the
+# longest SendAt wait served by a delayed requeue rather than a schedule (SQS's own maximum, 900 s; the demo
+# lowers it to show the Scheduler path in seconds).
+ENV_DEFAULT_VALIDITY_SECONDS = "DEFAULT_VALIDITY_SECONDS"
+ENV_SENDAT_DELAY_MAX_SECONDS = "SENDAT_DELAY_MAX_SECONDS"
+DEFAULT_SENDAT_DELAY_MAX_SECONDS = 900
+# Fields of the request body that are ours (never forwarded to Telegent).
+FIELD_SEND_AT = "SendAt"
+FIELD_VALID_UNTIL = "ValidUntil"
+FIELD_VALIDITY_SECONDS = "ValiditySeconds"
+FIELD_PRIORITY = "Priority"
+FIELD_DRY_RUN = "DryRun"
+FIELD_FIRST_ENQUEUED_AT = "FirstEnqueuedAt"  # set by the relay on the copies it makes (schedules)
+FIELD_IDEMPOTENCY_KEY = "IdempotencyKey"
+PRIORITY_NORMAL = "normal"
+# Dry runs: their own rows, apart from the lifecycle ladder, expiring after a day.
+DRY_RUN_PREFIX = "DRYRUN#"
+DRY_RUN_STATUS = "DRY_RUN"
+DRY_RUN_TTL_SECONDS = 86_400
+# EventBridge Scheduler takes a target input of at most 256 KB.
+SCHEDULE_INPUT_MAX_BYTES = 256 * 1024
+METRIC_EXPIRED = "Expired"  # validity ended before the vendor call: row EXPIRED, not sent
+METRIC_SEGMENTS = "Segments"  # per message sent: its Body's segments
+METRIC_SCHEDULED = "Scheduled"  # a one-time schedule created for a later SendAt
+METRIC_SEND_AT_DELAYED = "SendAtDelayed"  # put back on the queue until a SendAt up to SENDAT_DELAY_MAX_SECONDS away
+METRIC_DRY_RUNS = "DryRuns"

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from messaging.ambiguity import Attempt, Earlier, SearchPage
 from messaging.lanes import Lane
-from messaging.rows import ResultRow
+from messaging.rows import DryRunRow, ResultRow
 from messaging.tracking import PollCandidate, StatusChange, StatusUpdate
 
 # ---------------------------------------------------------------- the vendor
@@ -44,8 +44,11 @@ class VendorClient(Protocol):
         """A new invocation: no vendor call may run past `deadline` (epoch seconds)."""
         ...
 
-    def send(self, payload: Mapping[str, Any]) -> Acceptance:
-        """POST /message/outbound; raises PermanentError or TransientError (DESIGN.md section 4)."""
+    def send(self, payload: Mapping[str, Any], not_after: float | None = None) -> Acceptance:
+        """POST /message/outbound; raises PermanentError or TransientError (DESIGN.md section 4).
+
+        `not_after` (epoch seconds): the request's validity end (DESIGN.md section 9). Checked once the
+        rate-limit slot is granted, right before the HTTP request: ValidityEnded when it has passed."""
         ...
 
     def search(self, phone_number: str, page: int = 1, results: int = 100) -> SearchPage:
@@ -120,10 +123,20 @@ class ResultStore(Protocol):
         """Write the row unless a newer state is there (the lifecycle rule); True when written."""
         ...
 
+    def record_dry_run(self, row: DryRunRow) -> None:
+        """Write a dry run's row (DRYRUN#<key>), replacing an earlier dry run of the same key."""
+        ...
+
 
 @dataclass(frozen=True)
 class S3Object:
     data: bytes
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
     content_type: str | None
 
 
@@ -143,6 +156,10 @@ class ObjectReader(Protocol):
         """The object base64-encoded while streaming, so the raw bytes are never held whole."""
         ...
 
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """The object's size and type without its bytes (dry runs); PermanentError when missing."""
+        ...
+
 
 class DeadLetterSink(Protocol):
     def copy(self, body: str, reasons: Mapping[str, str]) -> None:
@@ -158,6 +175,20 @@ class QueueControl(Protocol):
     def requeue(self, queue_arn: str, body: str, attributes: Mapping[str, Any], delay_seconds: int) -> None: ...
 
     def max_receive_count(self, queue_arn: str) -> int | None: ...
+
+
+class SendSchedules(Protocol):
+    """One-time schedules that put a request back on the queue at its SendAt (DESIGN.md section 9);
+    TransientError when the scheduler fails."""
+
+    def schedule(self, name: str, at: datetime, body: str, target_arn: str | None = None) -> bool:
+        """Create the schedule `name` that puts `body` on the queue `target_arn` (None: the request
+        queue) at `at`; False when it already exists (a redelivery)."""
+        ...
+
+    def cancel(self, name: str) -> bool:
+        """Delete the schedule; False when it is not there."""
+        ...
 
 
 # ---------------------------------------------------------------- at most once

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
+from messaging import names
 from messaging.checks import (
     E164_HINT,
     base64_decoded_size,
@@ -28,15 +30,37 @@ from messaging.checks import (
 )
 from messaging.errors import PermanentError, RejectCode
 from messaging.media import allowed_location, media_location_allowed
+from messaging.segments import SegmentInfo, count_segments, smart_encode
+from messaging.send_options import check_validity_fields, parse_instant, parse_validity_seconds
 from messaging.settings import Limits
 
-__all__ = ["InlineMedia", "S3Media", "SendRequest", "is_e164", "parse_send_request", "peek_idempotency_key"]
+__all__ = [
+    "InlineMedia",
+    "S3Media",
+    "SendRequest",
+    "is_e164",
+    "parse_send_request",
+    "peek_dry_run",
+    "peek_idempotency_key",
+]
 
-TOP_LEVEL_FIELDS = frozenset(
-    {"IdempotencyKey", "To", "From", "Owner", "Body", "CampaignId", "MmsMedia", "MmsBase64", "MmsS3"}
+VENDOR_FIELDS = frozenset({"To", "From", "Owner", "Body", "CampaignId", "MmsMedia", "MmsBase64", "MmsS3"})
+# Ours, never forwarded to Telegent (DESIGN.md sections 2 and 9).
+SEND_TIME_FIELDS = frozenset(
+    {
+        names.FIELD_SEND_AT,
+        names.FIELD_VALID_UNTIL,
+        names.FIELD_VALIDITY_SECONDS,
+        names.FIELD_PRIORITY,
+        names.FIELD_DRY_RUN,
+        names.FIELD_FIRST_ENQUEUED_AT,
+    }
 )
+TOP_LEVEL_FIELDS = VENDOR_FIELDS | SEND_TIME_FIELDS | {names.FIELD_IDEMPOTENCY_KEY}
 IDEMPOTENCY_KEY_MAX = 256
 CAMPAIGN_ID_MAX = 128
+PRIORITIES = (names.PRIORITY_HIGH, names.PRIORITY_NORMAL)
+VALIDITY_SECONDS_MAX = 365 * 86_400  # a year; longer is no validity at all (and keeps the arithmetic finite)
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,24 @@ class SendRequest:
     inline_media: tuple[InlineMedia, ...] = ()
     s3_media: tuple[S3Media, ...] = ()
     idempotency_key: str | None = None
+    # Send-time options (DESIGN.md section 9): ours, never part of the vendor payload nor of the fingerprint.
+    send_at: datetime | None = None
+    valid_until: datetime | None = None
+    validity_seconds: int | None = None
+    priority: str | None = None
+    dry_run: bool = False
+    first_enqueued_at: datetime | None = None  # set by the relay on the copies it schedules
+    # The Body as it goes to the vendor (smart encoding may have replaced typographic characters) and its cost.
+    sent_body: str | None = field(default=None, repr=False)
+    segment_info: SegmentInfo | None = None
+
+    @property
+    def body_as_sent(self) -> str:
+        return self.body if self.sent_body is None else self.sent_body
+
+    @property
+    def segments(self) -> SegmentInfo:
+        return self.segment_info if self.segment_info is not None else count_segments(self.body_as_sent)
 
     @property
     def message_type(self) -> str:
@@ -80,7 +122,9 @@ class SendRequest:
     def fingerprint(self) -> dict[str, Any]:
         """What two requests must share to count as the same one (hashed by the idempotency layer).
 
-        Inline media is represented by its digest so that large payloads are not serialised twice.
+        Inline media is represented by its digest so that large payloads are not serialised twice. The
+        send-time options are left out: a schedule's copy (which carries FirstEnqueuedAt) and a redelivery
+        of the original are the same request, and the first one to be sent is the one that counts.
         """
         return {
             "To": list(self.to),
@@ -102,7 +146,7 @@ class SendRequest:
             "To": [{"Number": number} for number in self.to],
             "From": self.sender,
             "Owner": self.owner,
-            "Body": self.body,
+            "Body": self.body_as_sent,
         }
         if self.campaign_id:
             payload["CampaignId"] = self.campaign_id
@@ -307,6 +351,8 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
     if media_count > limits.max_media_items:
         problems.add(f"{media_count} media items; at most {limits.max_media_items}")
 
+    options = _send_time_options(data, problems)
+
     if problems:
         raise PermanentError(RejectCode.VALIDATION_ERROR, problems.text())
 
@@ -325,6 +371,15 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
 
     # No problem was found, so each of these passed its check above and is a string.
     sender, body = cast(str, sender), cast(str, body)
+    sent_body = smart_encode(body) if limits.smart_encoding else body
+    cost = count_segments(sent_body)
+    if cost.segments > limits.max_segments:
+        raise PermanentError(
+            RejectCode.TOO_MANY_SEGMENTS,
+            f"Body is {cost.segments} segments ({cost.encoding}, {cost.units} "
+            f"{'septets' if cost.encoding == 'GSM-7' else 'UTF-16 units'}); at most {limits.max_segments} "
+            "(MAX_SEGMENTS)",
+        )
     return SendRequest(
         to=tuple(recipients),
         sender=sender,
@@ -335,4 +390,99 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
         inline_media=tuple(inline),
         s3_media=tuple(s3_media),
         idempotency_key=key,
+        send_at=options.send_at,
+        valid_until=options.valid_until,
+        validity_seconds=options.validity_seconds,
+        priority=options.priority,
+        dry_run=options.dry_run,
+        first_enqueued_at=options.first_enqueued_at,
+        sent_body=sent_body if sent_body != body else None,
+        segment_info=cost,
     )
+
+
+@dataclass(frozen=True)
+class _Options:
+    send_at: datetime | None = None
+    valid_until: datetime | None = None
+    validity_seconds: int | None = None
+    priority: str | None = None
+    dry_run: bool = False
+    first_enqueued_at: datetime | None = None
+
+
+def _instant(data: Mapping[str, Any], name: str, problems: _Problems) -> datetime | None:
+    """An ISO 8601 time with an offset or Z; a naive or malformed one is a problem (its text is not echoed)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.add(f"{name} must be an ISO 8601 date-time string like 2030-01-31T09:30:00Z (got {json_type(value)})")
+        return None
+    try:
+        return parse_instant(value, field=name)
+    except ValueError:
+        if _naive(value):
+            problems.add(f"{name} has no UTC offset: add Z or +hh:mm (e.g. 2030-01-31T09:30:00Z)")
+        else:
+            problems.add(f"{name} must be an ISO 8601 date-time with a UTC offset, like 2030-01-31T09:30:00Z")
+        return None
+
+
+def _naive(text: str) -> bool:
+    """A well-formed date-time that only lacks its offset (the relay cannot know which zone was meant)."""
+    try:
+        parse_instant(text + "Z")
+    except ValueError:
+        return False
+    return True
+
+
+def _send_time_options(data: Mapping[str, Any], problems: _Problems) -> _Options:
+    """SendAt, ValidUntil / ValiditySeconds, Priority, DryRun and FirstEnqueuedAt (DESIGN.md section 9)."""
+    send_at = _instant(data, names.FIELD_SEND_AT, problems)
+    valid_until = _instant(data, names.FIELD_VALID_UNTIL, problems)
+    first_enqueued_at = _instant(data, names.FIELD_FIRST_ENQUEUED_AT, problems)
+
+    raw_seconds = data.get(names.FIELD_VALIDITY_SECONDS)
+    validity_seconds: int | None = None
+    if raw_seconds is not None:
+        try:
+            validity_seconds = parse_validity_seconds(raw_seconds)
+        except ValueError:
+            problems.add(f"ValiditySeconds must be a positive whole number of seconds (got {json_type(raw_seconds)})")
+        else:
+            if validity_seconds > VALIDITY_SECONDS_MAX:
+                problems.add(f"ValiditySeconds must be at most {VALIDITY_SECONDS_MAX} (365 days)")
+                validity_seconds = None
+    try:
+        check_validity_fields(data.get(names.FIELD_VALID_UNTIL), raw_seconds)
+    except ValueError:
+        problems.add("give ValidUntil or ValiditySeconds, not both")
+
+    priority = data.get(names.FIELD_PRIORITY)
+    if priority is not None and not (isinstance(priority, str) and priority in PRIORITIES):
+        got = f" (got {json_type(priority)})" if not isinstance(priority, str) else ""
+        problems.add(f'Priority must be "high" or "normal"{got}')
+        priority = None
+
+    dry_run = data.get(names.FIELD_DRY_RUN)
+    if dry_run is not None and not isinstance(dry_run, bool):
+        problems.add(f"DryRun must be true or false (got {json_type(dry_run)})")
+        dry_run = None
+    return _Options(
+        send_at=send_at,
+        valid_until=valid_until,
+        validity_seconds=validity_seconds,
+        priority=priority,
+        dry_run=bool(dry_run),
+        first_enqueued_at=first_enqueued_at,
+    )
+
+
+def peek_dry_run(data: Any) -> bool:
+    """Whether a request that failed validation asked for a dry run (`DryRun: true`); never raises."""
+    try:
+        return isinstance(data, Mapping) and data.get(names.FIELD_DRY_RUN) is True
+    except Exception:
+        return False

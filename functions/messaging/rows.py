@@ -9,7 +9,7 @@ from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 from messaging.lifecycle import Status
-from messaging.names import POLL_SHARD
+from messaging.names import DRY_RUN_PREFIX, DRY_RUN_STATUS, DRY_RUN_TTL_SECONDS, POLL_SHARD
 
 # Bounds that keep every row far below DynamoDB's 400 KB item limit whatever the vendor or the
 # request said (DESIGN.md section 4: "truncated reasons").
@@ -71,6 +71,12 @@ class ResultRow:
     # Who set the status (DESIGN.md section 3): the sender, or `reconciled` for an ambiguous send
     # the message search found (section 4b).
     status_source: str | None = "sender"
+    # Send-time options (DESIGN.md section 9): the Body as sent, and what the request asked for.
+    encoding: str | None = None
+    segments: int | None = None
+    send_at: datetime | None = None
+    valid_until: datetime | None = None
+    priority: str | None = None
 
     def __post_init__(self) -> None:
         """Bound what came from outside (vendor answers, rejection reasons) so the row and the stored
@@ -124,6 +130,11 @@ class ResultRow:
             "PollShard": POLL_SHARD if self.poll_at else None,
             "PollAt": iso(self.poll_at) if self.poll_at else None,
             "StatusSource": self.status_source,
+            "Encoding": self.encoding,
+            "Segments": self.segments,
+            "SendAt": iso(self.send_at) if self.send_at else None,
+            "ValidUntil": iso(self.valid_until) if self.valid_until else None,
+            "Priority": self.priority,
         }
         return values
 
@@ -136,6 +147,8 @@ class ResultRow:
             to=list(self.to),
             cost=str(self.cost) if self.cost is not None else None,
             poll_at=iso(self.poll_at) if self.poll_at else None,
+            send_at=iso(self.send_at) if self.send_at else None,
+            valid_until=iso(self.valid_until) if self.valid_until else None,
         )
         return record
 
@@ -160,7 +173,68 @@ class ResultRow:
             error_message=record.get("error_message"),
             poll_at=parse_iso(record["poll_at"]) if record.get("poll_at") else None,
             status_source=record.get("status_source", "sender"),
+            encoding=record.get("encoding"),
+            segments=int(record["segments"]) if record.get("segments") is not None else None,
+            send_at=parse_iso(record["send_at"]) if record.get("send_at") else None,
+            valid_until=parse_iso(record["valid_until"]) if record.get("valid_until") else None,
+            priority=record.get("priority"),
         )
+
+
+@dataclass(frozen=True)
+class DryRunRow:
+    """What a dry run found (DESIGN.md section 9): kept apart from the request's own row (key
+    `DRYRUN#<key>`), outside the lifecycle ladder, for a day. Either what would have been sent
+    (encoding, segments, media sizes, when) or the reason it would fail (ErrorCode, ErrorMessage)."""
+
+    key: str  # the request's idempotency key; the row's RequestId is DRYRUN#<key>
+    updated_at: datetime
+    source_message_id: str
+    would: str  # the status the request would reach first: SENT, SCHEDULED, REJECTED or EXPIRED
+    plan: str | None = None  # SEND_NOW, DELAY or SCHEDULE (SendAt)
+    to: tuple[str, ...] = ()
+    sender: str | None = None
+    campaign_id: str | None = None
+    message_type: str | None = None
+    encoding: str | None = None
+    segments: int | None = None
+    media_sizes: tuple[int, ...] = ()  # bytes of each media item whose size is known (inline, S3)
+    send_at: datetime | None = None
+    valid_until: datetime | None = None
+    priority: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def request_id(self) -> str:
+        return f"{DRY_RUN_PREFIX}{self.key}"
+
+    def attributes(self) -> dict[str, Any]:
+        """Row attributes without the key and without empty values."""
+        updated = self.updated_at.astimezone(UTC)
+        values: dict[str, Any] = {
+            "Status": DRY_RUN_STATUS,
+            "WouldBe": self.would,
+            "Plan": self.plan,
+            "UpdatedAt": iso(updated),
+            "CreatedAt": iso(updated),
+            "ExpiresAt": int((updated + timedelta(seconds=DRY_RUN_TTL_SECONDS)).timestamp()),
+            "SourceMessageId": self.source_message_id,
+            "To": self.to[0] if len(self.to) == 1 else (list(self.to) or None),
+            "From": self.sender,
+            "CampaignId": clipped(self.campaign_id, SHORT_TEXT_MAX),
+            "MessageType": self.message_type,
+            "Encoding": self.encoding,
+            "Segments": self.segments,
+            "MediaSizes": list(self.media_sizes) or None,
+            "MediaBytes": sum(self.media_sizes) if self.media_sizes else None,
+            "SendAt": iso(self.send_at) if self.send_at else None,
+            "ValidUntil": iso(self.valid_until) if self.valid_until else None,
+            "Priority": self.priority,
+            "ErrorCode": clipped(self.error_code, SHORT_TEXT_MAX),
+            "ErrorMessage": clipped(self.error_message, ERROR_MESSAGE_MAX),
+        }
+        return {name: value for name, value in values.items() if value is not None}
 
 
 def created_day(moment: datetime) -> str:

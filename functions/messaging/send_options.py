@@ -129,22 +129,24 @@ class SendPlan:
         return cls(SendAction.REJECT, reason=reason)
 
 
-def plan_send_at(send_at: datetime | None, now: datetime) -> SendPlan:
+def plan_send_at(send_at: datetime | None, now: datetime, *, max_delay: timedelta = MAX_DELAY) -> SendPlan:
     """How to honour SendAt, seen at `now`.
 
     - none, in the past, or at most 1 s ahead: SEND_NOW;
-    - at most 15 minutes ahead: DELAY by the whole seconds to SendAt, rounded up (never early), 1..900;
+    - at most `max_delay` (15 minutes, SQS's own maximum; never more) ahead: DELAY by the whole seconds to
+      SendAt, rounded up (never early), 1..900;
     - at most 365 days ahead: SCHEDULE at SendAt (UTC);
     - further: REJECT with a reason.
     """
     _require_aware(now, "now")
+    max_delay = min(max_delay, MAX_DELAY)
     if send_at is None:
         return SendPlan.send_now()
     _require_aware(send_at, "send_at")
     ahead = send_at - now
     if ahead <= SEND_NOW_TOLERANCE:
         return SendPlan.send_now()
-    if ahead <= MAX_DELAY:
+    if ahead <= max_delay:
         seconds = -(-(ahead // timedelta(microseconds=1)) // 1_000_000)  # ceil, in integers
         return SendPlan.delay(min(max(seconds, 1), MAX_DELAY_SECONDS))
     if ahead <= MAX_SCHEDULE_AHEAD:

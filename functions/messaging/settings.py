@@ -38,6 +38,10 @@ class Limits:
     # "" (set explicitly) is the bucket root, where the stock SQS Extended Client writes.
     payload_prefix: str | None = None
     max_payload_bytes: int = PAYLOAD_BYTES_CEILING
+    # Send-time options (DESIGN.md section 9): the longest Body in segments (of the Body as it would be
+    # sent), and whether typographic characters are replaced when the whole Body then fits GSM-7.
+    max_segments: int = c.DEFAULT_MAX_SEGMENTS
+    smart_encoding: bool = False
 
     @property
     def payload_location(self) -> str:
@@ -74,6 +78,14 @@ class Settings:
     priority_queue_arn: str | None = None
     priority_reserve: float = c.DEFAULT_PRIORITY_RESERVE
     priority_validity_seconds: int = c.DEFAULT_PRIORITY_VALIDITY_SECONDS
+    # Send-time options (DESIGN.md section 9): one-time schedules for a later SendAt (all three needed to
+    # schedule), the stack-wide validity of a normal-lane request without one (None: none), and the longest
+    # SendAt wait served by a delayed requeue instead of a schedule.
+    schedule_group_name: str | None = None
+    scheduler_role_arn: str | None = None
+    queue_arn: str | None = None
+    validity_seconds_default: int | None = None
+    sendat_delay_max_seconds: int = c.DEFAULT_SENDAT_DELAY_MAX_SECONDS
 
     @property
     def lane_budget(self) -> LaneBudget:
@@ -82,8 +94,9 @@ class Settings:
 
     def default_validity_seconds(self, lane: Lane) -> int | None:
         """Hook for send-time options (DESIGN.md 9, 11): the ValiditySeconds a request of `lane` gets
-        when it names no validity of its own; None for the normal lane."""
-        return default_validity_seconds(lane, self.priority_validity_seconds)
+        when it names no validity of its own: the priority lane's (600 s), else the stack-wide
+        DEFAULT_VALIDITY_SECONDS (None when unset: no validity)."""
+        return default_validity_seconds(lane, self.priority_validity_seconds) or self.validity_seconds_default
 
     @property
     def reconcile_rules(self) -> ReconcileRules:
@@ -138,7 +151,10 @@ class Settings:
             media_prefix=env.get(c.ENV_MEDIA_PREFIX, ""),
             payload_prefix=env.get(c.ENV_PAYLOAD_PREFIX),
             max_payload_bytes=max(1, integer(c.ENV_MAX_PAYLOAD_BYTES, payload_default)),
+            max_segments=max(1, integer(c.ENV_MAX_SEGMENTS, c.DEFAULT_MAX_SEGMENTS)),
+            smart_encoding=parsed(c.ENV_SMART_ENCODING, False, _flag, "true or false"),
         )
+        validity_default = integer(c.ENV_DEFAULT_VALIDITY_SECONDS, 0)
         return cls(
             base_url=(env.get(c.ENV_TELEGENT_BASE_URL) or c.DEFAULT_TELEGENT_BASE_URL).rstrip("/"),
             secret_id=env[c.ENV_TELEGENT_SECRET_ID],
@@ -169,11 +185,28 @@ class Settings:
             priority_queue_arn=env.get(c.ENV_PRIORITY_QUEUE_ARN) or None,
             priority_reserve=parsed(c.ENV_PRIORITY_RESERVE, cls.priority_reserve, _reserve, "from 0 to below 1"),
             priority_validity_seconds=max(1, integer(c.ENV_PRIORITY_VALIDITY_SECONDS, cls.priority_validity_seconds)),
+            schedule_group_name=env.get(c.ENV_SCHEDULE_GROUP_NAME) or None,
+            scheduler_role_arn=env.get(c.ENV_SCHEDULER_ROLE_ARN) or None,
+            queue_arn=env.get(c.ENV_QUEUE_ARN) or None,
+            validity_seconds_default=validity_default if validity_default > 0 else None,
+            sendat_delay_max_seconds=min(
+                c.DEFAULT_SENDAT_DELAY_MAX_SECONDS,
+                max(1, integer(c.ENV_SENDAT_DELAY_MAX_SECONDS, cls.sendat_delay_max_seconds)),
+            ),
         )
 
 
 def _policy(text: str) -> Policy:
     return Policy(text.strip().lower())  # ValueError for anything else
+
+
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(text)
 
 
 def _reserve(text: str) -> float:

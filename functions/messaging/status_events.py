@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from messaging.names import DRY_RUN_PREFIX
+
 DETAIL_FIELDS = ("RequestId", "MessageId", "VendorStatus", "ErrorCode", "CampaignId", "StatusAt", "Segments", "Cost")
 
 
@@ -22,6 +24,8 @@ def status_event_detail(old: Mapping[str, Any] | None, new: Mapping[str, Any] | 
     """The detail when the row's Status changed (a new row counts as a change); None otherwise."""
     if not new or "Status" not in new:
         return None
+    if str(new.get("RequestId", "")).startswith(DRY_RUN_PREFIX):
+        return None  # a dry run's row (DESIGN.md 9) is its answer, not a status change of a request
     previous = (old or {}).get("Status")
     if previous == new["Status"]:
         return None

@@ -12,7 +12,14 @@ from typing import Any
 from messaging import names
 from messaging.ambiguity import VendorMessage
 from messaging.envelopes import unwrap
-from messaging.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
+from messaging.errors import (
+    IdempotencyConflict,
+    PermanentError,
+    RejectCode,
+    TransientError,
+    TransientKind,
+    ValidityEnded,
+)
 from messaging.lanes import Lane, invocation_lane, lane_of
 from messaging.lifecycle import RANK_INPUT_REJECTED, RANK_SEND_OUTCOME, Status
 from messaging.media import MediaFetcher
@@ -24,24 +31,26 @@ from messaging.ports import (
     QueueControl,
     RequestBudget,
     ResultStore,
+    SendSchedules,
     Telemetry,
     Unlimited,
     VendorClient,
 )
 from messaging.redaction import log_key, mask_number, redact
-from messaging.request import SendRequest, is_e164, parse_send_request, peek_idempotency_key
+from messaging.request import SendRequest, is_e164, parse_send_request, peek_dry_run, peek_idempotency_key
 from messaging.rows import ResultRow, iso
 from messaging.settings import Settings
 from observability import logger
-from sender import reconcile
+from sender import reconcile, send_time
 from sender.dead_letters import dead_letter_reasons
 from sender.key_locks import KeyedLocks
 from sender.retry_policy import Action, decide
+from sender.send_time import Timing
 from sender.source_message import SourceMessage
 
 INTERNAL_REASON_MAX = 300  # "<ExceptionType>: <redacted message>" on the row and the DLQ copy
 STACK_MAX = 4000  # characters of stack (frames only: file, line, function, code) in the log line
-VALIDITY_EXPIRED = "VALIDITY_EXPIRED"  # DESIGN.md section 9
+VALIDITY_EXPIRED = RejectCode.VALIDITY_EXPIRED  # DESIGN.md section 9
 
 
 @dataclass
@@ -59,6 +68,8 @@ class SenderDeps:
     key_locks: KeyedLocks = field(default_factory=KeyedLocks)
     attempts: AttemptStore = field(default_factory=reconcile.MemoryAttemptStore)  # ambiguous sends (4b)
     optouts: OptOutCheck = field(default_factory=lambda: OptOutCheck(None))  # DESIGN.md 10; no table: no check
+    # One-time schedules for a later SendAt (DESIGN.md 9); None: this sender cannot schedule.
+    schedules: SendSchedules | None = None
 
 
 @dataclass
@@ -103,7 +114,6 @@ def handle_record(record: Mapping[str, Any], deps: SenderDeps, remaining_ms: Cal
     logger.thread_safe_append_keys(sqs_message_id=source.message_id, receive_count=source.receive_count)
     try:
         try:
-            _measure_age(source, deps)
             if remaining_ms() < deps.settings.deadline_guard_ms:
                 raise TransientError(TransientKind.DEADLINE, "not attempted: too little time left in this invocation")
             process_record(source, deps, progress, remaining_ms)
@@ -132,20 +142,31 @@ def process_record(
         progress.body = _body_text(unwrapped.request)
         request = parse_send_request(unwrapped.request, deps.settings.limits)
     except PermanentError as rejection:
+        _measure_age(source, deps, source.first_enqueued_at)
         progress.key = key = peek_idempotency_key(progress.raw_request) or source.default_key
         logger.thread_safe_append_keys(correlation_id=log_key(key))
-        deps.results.record(_input_rejected_row(key, source, rejection, progress.raw_request, deps.clock()))
-        _copy_to_dlq(source, key, rejection.code, rejection.message, deps)
-        deps.telemetry.count(names.METRIC_REJECTED)
-        logger.warning(
-            "request rejected",
-            extra={"error_code": rejection.code, "reason": redact(rejection.message, progress.body)},
-        )
+        if peek_dry_run(progress.raw_request):
+            send_time.failed_dry_run(key, source, rejection, progress.raw_request, deps)
+            return
+        _reject_input(key, source, rejection, progress, deps)
         return
 
     progress.key = key = request.idempotency_key or source.default_key
-    progress.valid_until = validity_end(request)
     logger.thread_safe_append_keys(correlation_id=log_key(key))
+    lane = record_lane(source, deps)
+    timing = Timing.of(request, source, deps.settings, lane, deps.clock())
+    progress.valid_until = timing.deadline
+    _measure_age(source, deps, timing.due_at)
+    if request.dry_run:
+        send_time.dry_run(key, request, unwrapped.request, source, timing, deps)
+        return
+    lane_queue = source.queue_arn if lane == Lane.PRIORITY else None
+    try:
+        if send_time.defer(key, request, unwrapped.request, source, timing, lane_queue, deps):
+            return
+    except PermanentError as rejection:  # SendAt too far ahead, too large to schedule: bad input
+        _reject_input(key, source, rejection, progress, deps, request, timing)
+        return
     if skip_opted_out(key, request, source, deps):
         return
     try:
@@ -154,7 +175,7 @@ def process_record(
         with deps.key_locks.hold(key, _lock_wait_seconds(deps, remaining_ms)) as free:
             if not free:
                 raise TransientError(TransientKind.IN_PROGRESS, "another record of this batch is sending this key")
-            once = deps.once.run(key, request.fingerprint(), lambda: _send(key, request, source, deps))
+            once = deps.once.run(key, request.fingerprint(), lambda: _send(key, request, source, deps, timing))
     except IdempotencyConflict as conflict:
         # The row for this key belongs to the first payload; leave it and park this one in the DLQ.
         _copy_to_dlq(source, key, conflict.code, conflict.message, deps)
@@ -167,7 +188,9 @@ def process_record(
     if row.status == Status.REJECTED:
         _copy_to_dlq(source, key, row.error_code or "", row.error_message or "", deps)
     if once.ran_now:
-        deps.telemetry.count(names.METRIC_SENT if row.status == Status.SENT else names.METRIC_REJECTED)
+        deps.telemetry.count(_OUTCOME_METRICS.get(row.status, names.METRIC_REJECTED))
+        if row.status == Status.SENT and row.segments:
+            deps.telemetry.count(names.METRIC_SEGMENTS, row.segments)
     else:
         deps.telemetry.count(names.METRIC_DUPLICATES)
     logger.info(
@@ -179,7 +202,41 @@ def process_record(
             "message_type": request.message_type,
             "error_code": row.error_code,
             "row_written": written,
+            "encoding": row.encoding,
+            "segments": row.segments,
         },
+    )
+
+
+_OUTCOME_METRICS = {
+    Status.SENT: names.METRIC_SENT,
+    Status.EXPIRED: names.METRIC_EXPIRED,
+    Status.REJECTED: names.METRIC_REJECTED,
+}
+
+
+def _reject_input(
+    key: str,
+    source: SourceMessage,
+    rejection: PermanentError,
+    progress: RecordProgress,
+    deps: SenderDeps,
+    request: SendRequest | None = None,
+    timing: Timing | None = None,
+) -> None:
+    """Bad input (DESIGN.md section 4): row REJECTED with the reason, a DLQ copy, acknowledged."""
+    row = _input_rejected_row(key, source, rejection, progress.raw_request, deps.clock())
+    fields = (
+        send_time.option_fields(request, timing)
+        if request is not None
+        else send_time.raw_body_fields(progress.raw_request, deps.settings.limits)
+    )
+    deps.results.record(replace(row, **fields))
+    _copy_to_dlq(source, key, rejection.code, rejection.message, deps)
+    deps.telemetry.count(names.METRIC_REJECTED)
+    logger.warning(
+        "request rejected",
+        extra={"error_code": rejection.code, "reason": redact(rejection.message, progress.body)},
     )
 
 
@@ -204,6 +261,7 @@ def skip_opted_out(key: str, request: SendRequest, source: SourceMessage, deps: 
         message_type=request.message_type,
         error_code=RejectCode.OPTED_OUT,
         error_message="the recipient has opted out (opt-out table): not sent",
+        **send_time.option_fields(request, None),
     )
     written = deps.results.record(row)
     deps.telemetry.count(names.METRIC_OPTED_OUT_SKIPPED)
@@ -218,21 +276,17 @@ def skip_opted_out(key: str, request: SendRequest, source: SourceMessage, deps: 
     return True
 
 
-def validity_end(request: SendRequest) -> datetime | None:
-    """Hook for send-time options (DESIGN.md section 9): the moment the request's validity ends, if
-    it has one. Throttled requests are requeued until then (then EXPIRED), else until
-    MAX_MESSAGE_AGE_HOURS after FirstEnqueuedAt (then THROTTLED_TOO_LONG)."""
-    value = getattr(request, "valid_until", None)
-    return value if isinstance(value, datetime) else None
-
-
-def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDeps) -> ResultRow:
+def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDeps, timing: Timing) -> ResultRow:
     """Runs at most once per key. Permanent refusals are outcomes (stored); transient ones raise.
 
     An earlier ambiguous attempt is reconciled first (DESIGN.md 4b): found at the vendor, the row is
     SENT with that MessageId (StatusSource=reconciled) and nothing is sent; too early or no search
     answer, it raises RECONCILING (retried later, nothing sent). An ambiguous send is recorded before
     it raises, so the retry reconciles instead of sending blind.
+
+    The request's validity (DESIGN.md section 9) is checked after reconciling (an earlier attempt may have
+    gone out) and before the vendor call, and again by the vendor client once its rate-limit slot is granted:
+    EXPIRED, nothing sent, and that is the key's stored outcome.
     """
     decided_at = deps.clock()
     outcome = ResultRow(
@@ -246,6 +300,7 @@ def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDep
         sender=request.sender,
         campaign_id=request.campaign_id,
         message_type=request.message_type,
+        **send_time.option_fields(request, timing),
     )
     body = _sent_body(request)
     prior = reconcile.before_send(
@@ -266,9 +321,14 @@ def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDep
             outcome, status=Status.REJECTED, error_code=RejectCode.AMBIGUOUS_UNRESOLVED, error_message=prior.given_up
         )
     started = deps.clock()
+    if timing.deadline is not None and started >= timing.deadline:
+        return _expired(outcome, f"its validity ended at {iso(timing.deadline)}, before the vendor call")
     try:
         fetched = deps.media.fetch_all(request.s3_media, request.inline_media_bytes) if request.s3_media else []
-        accepted = deps.vendor.send(request.vendor_payload(fetched))
+        not_after = timing.deadline.timestamp() if timing.deadline is not None else None
+        accepted = deps.vendor.send(request.vendor_payload(fetched), not_after=not_after)
+    except ValidityEnded as ended:
+        return _expired(outcome, f"{ended.message} (valid until {iso(timing.deadline or started)})")
     except PermanentError as refusal:
         return replace(outcome, status=Status.REJECTED, error_code=refusal.code, error_message=refusal.message)
     except TransientError as error:
@@ -296,6 +356,11 @@ def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDep
         # Into the poll index: looked up if no receipt came by then (DESIGN.md section 8).
         poll_at=decided_at + timedelta(minutes=deps.settings.status_poll_after_minutes),
     )
+
+
+def _expired(outcome: ResultRow, message: str) -> ResultRow:
+    logger.warning("validity ended before the vendor call: expired, not sent", extra={"error_code": VALIDITY_EXPIRED})
+    return replace(outcome, status=Status.EXPIRED, error_code=VALIDITY_EXPIRED, error_message=message)
 
 
 def on_transient_failure(
@@ -390,10 +455,11 @@ def stack_of(error: BaseException) -> str:
 # ---------------------------------------------------------------- helpers
 
 
-def _measure_age(source: SourceMessage, deps: SenderDeps) -> None:
-    """MessageAgeSeconds: since the request first reached the queue, across requeues (which reset SQS's own age)."""
-    if source.first_enqueued_at is not None:
-        age = (deps.clock() - source.first_enqueued_at).total_seconds()
+def _measure_age(source: SourceMessage, deps: SenderDeps, since: datetime | None) -> None:
+    """MessageAgeSeconds: since the request was due (it first reached the queue, or its later SendAt), across
+    requeues (which reset SQS's own age); a send waiting for its SendAt is not old."""
+    if since is not None:
+        age = (deps.clock() - since).total_seconds()
         deps.telemetry.seconds(names.METRIC_MESSAGE_AGE, max(0.0, age))
 
 
@@ -410,6 +476,7 @@ def _wait_ended(source: SourceMessage, progress: RecordProgress, deps: SenderDep
         except TransientError:
             logger.warning("could not record an expired request; it will be retried")
             return False
+        deps.telemetry.count(names.METRIC_EXPIRED)
         logger.warning("validity ended while throttled: expired, not sent", extra={"error_code": VALIDITY_EXPIRED})
         return True
     first = source.first_enqueued_at
@@ -435,11 +502,8 @@ def _wait_ended(source: SourceMessage, progress: RecordProgress, deps: SenderDep
 def _requeue(source: SourceMessage, delay: int, deps: SenderDeps) -> bool:
     """Put the message back as a new one with the same body, attributes and idempotency key, and the
     time it first reached the queue."""
-    attributes = dict(source.message_attributes)
-    attributes[names.ATTR_ORIGINAL_MESSAGE_ID] = {"stringValue": source.default_key, "dataType": "String"}
+    attributes = send_time.carried_attributes(source, source.first_enqueued_at)
     attributes[names.ATTR_REQUEUE_COUNT] = {"stringValue": str(source.requeues + 1), "dataType": "Number"}
-    if source.first_enqueued_at is not None:
-        attributes[names.ATTR_FIRST_ENQUEUED_AT] = {"stringValue": iso(source.first_enqueued_at), "dataType": "String"}
     try:
         deps.queues.requeue(source.queue_arn, source.body, attributes, delay)
     except TransientError:

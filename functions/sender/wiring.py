@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
 import boto3
 from botocore.config import Config
 
@@ -12,11 +16,12 @@ from aws_adapters.queues import SqsDeadLetterSink, SqsQueueControl
 from aws_adapters.rate_limiter import SharedRateLimiter
 from aws_adapters.result_rows import DynamoResultStore
 from aws_adapters.s3_objects import S3ObjectReader, S3PayloadOffload
+from aws_adapters.schedules import SchedulerSendSchedules
 from aws_adapters.secrets import SecretCredentials
 from lambda_runtime import PerContainer
 from messaging.media import MediaFetcher
 from messaging.optouts import OptOutCheck
-from messaging.ports import RequestBudget, Unlimited
+from messaging.ports import RequestBudget, SendSchedules, Unlimited
 from messaging.rows import now_utc
 from messaging.settings import Settings
 from observability import Telemetry
@@ -34,6 +39,37 @@ def _aws_config(settings: Settings) -> Config:
         read_timeout=10,
         max_pool_connections=max(10, settings.send_concurrency * 2),
     )
+
+
+class LazySchedules:
+    """The scheduler adapter, with its boto3 client created on the first schedule (most containers never
+    schedule anything, and a client costs a cold start tens of milliseconds)."""
+
+    def __init__(self, build: Callable[[], SendSchedules]) -> None:
+        self._build = build
+        self._schedules: SendSchedules | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> SendSchedules:
+        with self._lock:
+            if self._schedules is None:
+                self._schedules = self._build()
+            return self._schedules
+
+    def schedule(self, name: str, at: datetime, body: str, target_arn: str | None = None) -> bool:
+        return self._get().schedule(name, at, body, target_arn)
+
+    def cancel(self, name: str) -> bool:
+        return self._get().cancel(name)
+
+
+def _schedules(settings: Settings, session: boto3.session.Session, config: Config) -> SendSchedules | None:
+    """One-time schedules for a later SendAt (DESIGN.md 9), when the stack gave the sender a group, a role
+    and the queue to target; None otherwise (such a request is then retried until it is configured)."""
+    group, role, queue = settings.schedule_group_name, settings.scheduler_role_arn, settings.queue_arn
+    if not (group and role and queue):
+        return None
+    return LazySchedules(lambda: SchedulerSendSchedules(session.client("scheduler", config=config), group, role, queue))
 
 
 def build_dependencies(settings: Settings, session: boto3.session.Session | None = None) -> SenderDeps:
@@ -91,6 +127,7 @@ def build_dependencies(settings: Settings, session: boto3.session.Session | None
         attempts=DynamoAttemptStore(settings.idempotency_table, dynamodb, persistence, settings.messages_table),
         # Opted-out recipients are skipped; one read per invocation (DESIGN.md 10). No table: no check.
         optouts=OptOutCheck(DynamoOptOutStore(settings.optout_table, dynamodb) if settings.optout_table else None),
+        schedules=_schedules(settings, session, config),
     )
 
 

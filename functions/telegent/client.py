@@ -23,7 +23,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, NewConnectionError
 
 from messaging.ambiguity import SearchPage
-from messaging.errors import PermanentError, TransientError, TransientKind
+from messaging.errors import PermanentError, TransientError, TransientKind, ValidityEnded
 from messaging.ports import (
     Acceptance,
     CredentialsSource,
@@ -129,9 +129,16 @@ class TelegentClient:
     def search_url(self) -> str:
         return f"{self._base_url}/message/search"
 
-    def send(self, payload: Mapping[str, Any]) -> Acceptance:
-        """POST /message/outbound. Raises PermanentError or TransientError per DESIGN.md section 4."""
-        response = self._authorized("outbound", "POST", self.outbound_url, "", json_body(payload), sends=True)
+    def send(self, payload: Mapping[str, Any], not_after: float | None = None) -> Acceptance:
+        """POST /message/outbound. Raises PermanentError or TransientError per DESIGN.md section 4.
+
+        `not_after` (epoch seconds, this client's clock): the request's validity end (DESIGN.md section 9).
+        The rate-limit wait happens inside the call, so it is checked once the slot is granted, right before
+        the HTTP request: ValidityEnded, nothing sent, when it has passed.
+        """
+        response = self._authorized(
+            "outbound", "POST", self.outbound_url, "", json_body(payload), sends=True, not_after=not_after
+        )
         return self._accepted(response)
 
     def search(self, phone_number: str, page: int = 1, results: int = 100) -> SearchPage:
@@ -154,7 +161,15 @@ class TelegentClient:
         )
 
     def _authorized(
-        self, endpoint: str, method: str, url: str, query: str, body: bytes | list[bytes], *, sends: bool
+        self,
+        endpoint: str,
+        method: str,
+        url: str,
+        query: str,
+        body: bytes | list[bytes],
+        *,
+        sends: bool,
+        not_after: float | None = None,
     ) -> _Response:
         """One call with a bearer token scoped to `url`; on 401/403 a fresh token (and secret), once."""
         for attempt in (1, 2):
@@ -166,7 +181,13 @@ class TelegentClient:
             token = self._tokens.get(url, fetch)
             target = f"{url}?{query}" if query else url
             response = self._call(
-                endpoint, target, body, {"Authorization": f"Bearer {token}"}, sends=sends, method=method
+                endpoint,
+                target,
+                body,
+                {"Authorization": f"Bearer {token}"},
+                sends=sends,
+                method=method,
+                not_after=not_after,
             )
             if response.status not in AUTH_STATUSES:
                 return response
@@ -263,8 +284,12 @@ class TelegentClient:
         *,
         sends: bool,
         method: str = "POST",
+        not_after: float | None = None,
     ) -> _Response:
         self._budget.acquire()
+        if not_after is not None and self._clock() >= not_after:
+            # The slot came too late for this request (DESIGN.md section 9): it is not sent.
+            raise ValidityEnded("its validity ended while it waited for a rate-limit slot")
         limit = self._time_for_call(endpoint)
         started = time.perf_counter()
         status: int | None = None

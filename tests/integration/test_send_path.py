@@ -194,14 +194,14 @@ def test_vendor_refusal_is_rejected_with_its_code_and_dlq_copy(stack: Stack, sta
 
 
 def test_bad_input_is_rejected_with_a_reason_and_acknowledged(stack: Stack) -> None:
-    bad = sms("bad-1", From="8018018011", Priority="high")
+    bad = sms("bad-1", From="8018018011", Urgency="high")
     [message_id] = stack.send(bad)
     summary = stack.drain()
     assert summary.failures == 0
     row = stack.rows()["bad-1"]
     assert row["Status"] == "REJECTED"
     assert row["ErrorCode"] == "VALIDATION_ERROR"
-    assert "unknown field(s): Priority" in row["ErrorMessage"]
+    assert "unknown field(s): Urgency" in row["ErrorMessage"]
     assert "From must be an E.164 number" in row["ErrorMessage"]
     copy = only(stack.dlq())
     assert json.loads(copy["body"]) == bad

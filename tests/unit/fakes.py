@@ -11,11 +11,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from messaging.ambiguity import SearchPage, VendorMessage
-from messaging.errors import IdempotencyConflict, PermanentError, RejectCode, TransientError, TransientKind
+from messaging.errors import (
+    IdempotencyConflict,
+    PermanentError,
+    RejectCode,
+    TransientError,
+    TransientKind,
+    ValidityEnded,
+)
 from messaging.lifecycle import may_replace
 from messaging.media import MediaFetcher
-from messaging.ports import Acceptance, EncodedMedia, Once, S3Object
-from messaging.rows import ResultRow
+from messaging.ports import Acceptance, EncodedMedia, ObjectInfo, Once, S3Object
+from messaging.rows import DryRunRow, ResultRow
 from messaging.settings import Limits, Settings
 from observability import Telemetry
 from sender.pipeline import SenderDeps
@@ -43,11 +50,18 @@ class FakeVendor:
         self.search_failures: list[Exception] = []
         self.searches: list[tuple[str, int]] = []
         self.deadlines: list[float] = []
+        # Each send's validity end (DESIGN.md 9), and the time the rate-limit slot comes: set it to model a
+        # slot that comes after the validity ended (the real client raises ValidityEnded, nothing sent).
+        self.not_afters: list[float | None] = []
+        self.slot_time: Callable[[], float] | None = None
 
     def begin(self, deadline: float) -> None:
         self.deadlines.append(deadline)
 
-    def send(self, payload: Mapping[str, Any]) -> Acceptance:
+    def send(self, payload: Mapping[str, Any], not_after: float | None = None) -> Acceptance:
+        self.not_afters.append(not_after)
+        if not_after is not None and self.slot_time is not None and self.slot_time() >= not_after:
+            raise ValidityEnded("its validity ended while it waited for a rate-limit slot")
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(payload)
@@ -79,12 +93,22 @@ class FakeVendor:
 class FakeObjects:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], S3Object] = {}
+        self.heads: list[tuple[str, str]] = []
+        self.reads: list[tuple[str, str]] = []
 
     def read_base64(self, bucket: str, key: str, max_bytes: int) -> EncodedMedia:
         obj = self.read(bucket, key, max_bytes)
         return EncodedMedia(bytearray(base64.b64encode(obj.data)), len(obj.data), obj.content_type)
 
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        self.heads.append((bucket, key))
+        obj = self.objects.get((bucket, key))
+        if obj is None:
+            raise PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist")
+        return ObjectInfo(len(obj.data), obj.content_type)
+
     def read(self, bucket: str, key: str, max_bytes: int) -> S3Object:
+        self.reads.append((bucket, key))
         obj = self.objects.get((bucket, key))
         if obj is None:
             raise PermanentError(RejectCode.MEDIA_NOT_FOUND, f"s3://{bucket}/{key} does not exist")
@@ -110,6 +134,30 @@ class FakeResults:
             new["CreatedAt"] = current["CreatedAt"]  # the first write's time is kept
         self.rows[row.request_id] = {"RequestId": row.request_id, **new}
         return True
+
+    def record_dry_run(self, row: DryRunRow) -> None:
+        self.rows[row.request_id] = {"RequestId": row.request_id, **row.attributes()}
+
+
+@dataclass
+class FakeSchedules:
+    """EventBridge Scheduler in memory: one schedule per name; a second create is refused (a redelivery)."""
+
+    created: dict[str, tuple[datetime, str, str | None]] = field(default_factory=dict)
+    calls: int = 0
+    failures: list[Exception] = field(default_factory=list)
+
+    def schedule(self, name: str, at: datetime, body: str, target_arn: str | None = None) -> bool:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        if name in self.created:
+            return False
+        self.created[name] = (at, body, target_arn)
+        return True
+
+    def cancel(self, name: str) -> bool:
+        return self.created.pop(name, None) is not None
 
 
 class FakeDlq:
@@ -190,6 +238,7 @@ class World:
     queues: FakeQueues
     once: FakeOnce
     metrics: FakeMetrics
+    schedules: FakeSchedules
 
 
 def make_world(**limits: Any) -> World:
@@ -202,6 +251,7 @@ def make_world(**limits: Any) -> World:
         FakeOnce(),
     )
     metrics = FakeMetrics()
+    schedules = FakeSchedules()
     config = settings(**limits)
     ticks = iter(range(10**6))
 
@@ -219,8 +269,9 @@ def make_world(**limits: Any) -> World:
         once=once,
         telemetry=Telemetry(metrics),  # type: ignore[arg-type]
         clock=clock,
+        schedules=schedules,
     )
-    return World(deps, vendor, objects, results, dlq, queues, once, metrics)
+    return World(deps, vendor, objects, results, dlq, queues, once, metrics, schedules)
 
 
 def sqs_record(body: Any, message_id: str = "msg-1", receive_count: int = 1) -> dict[str, Any]:

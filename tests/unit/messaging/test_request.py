@@ -66,7 +66,7 @@ def test_full_mms_request_keeps_every_field() -> None:
         ({"Body": "x" * 1601}, "Body has 1601 characters; at most 1600"),
         ({"CampaignId": ""}, "CampaignId must be 1-128 characters"),
         ({"IdempotencyKey": ""}, "IdempotencyKey must be 1-256 characters"),
-        ({"Colour": "red", "Priority": 1}, "unknown field(s): Colour, Priority"),
+        ({"Colour": "red", "Urgency": 1}, "unknown field(s): Colour, Urgency"),
         ({"To": [{"Number": "+18015737111", "Name": "Ann"}]}, "To[0] has unknown field(s): Name"),
         ({"MmsMedia": [{"MediaUrl": "ftp://x/y"}]}, "MmsMedia[0].MediaUrl must be an absolute http(s) URL"),
         ({"MmsBase64": [{"Base64": "not base64!", "BaseType": "image/png"}]}, "MmsBase64[0].Base64"),

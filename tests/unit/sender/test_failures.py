@@ -194,7 +194,7 @@ def test_a_huge_vendor_refusal_text_is_cut_on_the_row_and_in_the_stored_outcome(
 
 
 class OddCostVendor(FakeVendor):
-    def send(self, payload: Any) -> Acceptance:
+    def send(self, payload: Any, not_after: float | None = None) -> Acceptance:
         from telegent.reading import parse_cost
 
         self.sent.append(payload)
@@ -275,16 +275,24 @@ def test_max_message_age_is_configurable(world: World) -> None:
     assert world.results.rows["old"]["ErrorCode"] == "THROTTLED_TOO_LONG"
 
 
-def test_the_validity_hook_expires_a_throttled_request_without_a_dlq_copy(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(pipeline, "validity_end", lambda request: CLOCK_START - timedelta(seconds=1))
+def test_a_request_whose_validity_ends_while_throttled_expires_without_a_dlq_copy(world: World) -> None:
+    now = [CLOCK_START]  # the record's SentTimestamp: valid for 10 s from here
+    world.deps.clock = lambda: now[0]
+    send = world.vendor.send
+
+    def slow_throttled_send(payload: Any, not_after: float | None = None) -> Acceptance:
+        now[0] += timedelta(seconds=30)  # the vendor answers 429 half a minute later
+        return send(payload, not_after)
+
+    world.vendor.send = slow_throttled_send  # type: ignore[method-assign]
     throttled(world)
-    run(world, record({**SMS, "IdempotencyKey": "short-lived"}))
+    run(world, record({**SMS, "IdempotencyKey": "short-lived", "ValiditySeconds": 10}))
     row = world.results.rows["short-lived"]
     assert (row["Status"], row["ErrorCode"]) == ("EXPIRED", "VALIDITY_EXPIRED")
+    assert "while the vendor was throttling" in row["ErrorMessage"]
     assert world.queues.requeued == []
     assert world.dlq.messages == []
+    assert world.metrics.counts["Expired"] == 1
 
 
 # ---------------------------------------------------------------- 8. log leaks
@@ -404,7 +412,7 @@ class SlowVendor(FakeVendor):
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def send(self, payload: Any) -> Acceptance:
+    def send(self, payload: Any, not_after: float | None = None) -> Acceptance:
         self.entered.set()
         assert self.release.wait(10)
         return super().send(payload)

@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from aws_adapters.calls import error_code
 from aws_adapters.result_rows import DynamoResultStore
 from messaging.errors import IdempotencyConflict, TransientError, TransientKind
+from messaging.lifecycle import Status
 from messaging.ports import Once
 from messaging.rows import ResultRow
 from observability import logger
@@ -119,15 +120,20 @@ class RowCommittingPersistenceLayer(DynamoDBPersistenceLayer):
         return False
 
 
+def send_gate_config() -> IdempotencyConfig:
+    """The send gate's configuration: the record is keyed by the request's key, validated by its payload."""
+    return IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="payload",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    )
+
+
 class PowertoolsOnceGate:
     def __init__(self, persistence: RowCommittingPersistenceLayer) -> None:
         self._persistence = persistence
-        self.config = IdempotencyConfig(
-            event_key_jmespath="key",
-            payload_validation_jmespath="payload",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
-        )
+        self.config = send_gate_config()
 
         @idempotent_function(
             data_keyword_argument="identity",
@@ -160,3 +166,57 @@ class PowertoolsOnceGate:
         row = ResultRow.from_record(outcome[ROW])
         ran_now = bool(ran)
         return Once(row=row, ran_now=ran_now, row_written=ran_now and self._persistence.take_row_written(key))
+
+
+class StoredOutcomes:
+    """The send gate's stored outcomes, for operators (`telegent-sms dlq redrive`).
+
+    A key whose stored outcome is REJECTED (media missing, a vendor 4xx, ...) replays that rejection
+    to every later copy for IDEMPOTENCY_EXPIRY_SECONDS: right for a producer's duplicate, wrong for
+    a copy an operator redrives after fixing the cause. `forget_rejection` deletes such a record,
+    and only such a record (never a SENT or EXPIRED outcome, nor one in progress), so the redriven
+    copy is decided again. Nothing was sent for a REJECTED outcome; an AMBIGUOUS_UNRESOLVED one
+    keeps its attempt item, so the next decision reconciles before any send (DESIGN.md 4b).
+    """
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self._client = client
+        self._layer = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=client)
+        self._layer.configure(send_gate_config(), key_prefix=KEY_PREFIX)
+
+    def record_key(self, key: str) -> str:
+        """The record's `id` for a request key, hashed exactly as the gate hashes it."""
+        hashed = self._layer._get_hashed_idempotency_key({"key": key})
+        if hashed is None:  # pragma: no cover - raise_on_no_idempotency_key raises first
+            raise ValueError("no idempotency key")
+        return hashed
+
+    def forget_rejection(self, key: str) -> bool:
+        """Delete the key's record when it stores a completed REJECTED outcome; True when one was deleted."""
+        layer = self._layer
+        record_id = {layer.key_attr: {"S": self.record_key(key)}}
+        item = self._client.get_item(TableName=layer.table_name, Key=record_id, ConsistentRead=True).get("Item")
+        if not item or item.get(layer.status_attr, {}).get("S") != "COMPLETED":
+            return False
+        data = item.get(layer.data_attr, {}).get("S")
+        try:
+            stored = json.loads(data) if data else None
+        except ValueError:
+            return False
+        row = stored.get(ROW) if isinstance(stored, Mapping) else None
+        if not isinstance(row, Mapping) or row.get("status") != Status.REJECTED.value:
+            return False
+        try:
+            # Only the outcome just read: a record replaced meanwhile (a new decision) is left alone.
+            self._client.delete_item(
+                TableName=layer.table_name,
+                Key=record_id,
+                ConditionExpression="#data = :data",
+                ExpressionAttributeNames={"#data": layer.data_attr},
+                ExpressionAttributeValues={":data": {"S": data}},
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

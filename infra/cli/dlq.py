@@ -4,11 +4,16 @@ Reading never consumes: messages are received with a short visibility timeout an
 again at once (in a `finally`, so an interrupted listing hides them for at most that timeout).
 
 Redrive moves one message at a time: SendMessage to the queue it came from, then DeleteMessage
-from the DLQ, only after the send succeeded. A run interrupted between the two leaves the
-message in the DLQ and its copy on the queue; running redrive again sends it once more. That
-second copy is harmless: it keeps the request's idempotency key (the body's IdempotencyKey, or
-the OriginalMessageId attribute that the sender uses as the key when there is none), so the
-sender's idempotency sends it at most once. Nothing is lost, nothing is sent twice.
+from the DLQ, only after the send succeeded. Before the send, a REJECTED outcome the sender stored
+for the request's key (missing media, a vendor 4xx, ...) is forgotten (aws_adapters.idempotency.
+StoredOutcomes): otherwise the sender would replay that rejection instead of deciding again after
+the fix. Nothing was sent for a REJECTED outcome; SENT outcomes are never touched.
+
+A run interrupted between the send and the delete leaves the message in the DLQ and its copy on
+the queue; running redrive again sends it once more. That second copy is harmless: it keeps the
+request's idempotency key (the body's IdempotencyKey, or the OriginalMessageId attribute that the
+sender uses as the key when there is none), so the sender's idempotency sends it at most once.
+Nothing is lost, nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from aws_adapters.idempotency import StoredOutcomes
 from infra.cli import render
 from infra.cli.errors import NotFound, UsageError
 from infra.cli.options import JsonOption, context, wants_json
 from infra.cli.stack import (
     OUTPUT_DLQ_URL,
+    OUTPUT_IDEMPOTENCY_TABLE,
     OUTPUT_PRIORITY_QUEUE_URL,
     OUTPUT_QUEUE_ARN,
     OUTPUT_QUEUE_URL,
@@ -314,6 +321,22 @@ class Redriver:
         self.dlq = dlq
         self.stack = dlq.stack
         self._urls: dict[str, str] = {}
+        self._outcomes: StoredOutcomes | None = None
+        self.reopened: dict[str, bool] = {}
+
+    def outcomes(self) -> StoredOutcomes:
+        if self._outcomes is None:
+            table = self.stack.output(OUTPUT_IDEMPOTENCY_TABLE, needed_for="clearing stored rejections")
+            self._outcomes = StoredOutcomes(table, self.stack.client("dynamodb"))
+        return self._outcomes
+
+    def reopen(self, message: DeadLetter) -> bool:
+        """Forget the sender's stored REJECTED outcome for this message's key, if it has one."""
+        key = message.attribute(names.DLQ_ATTR_REQUEST_ID)
+        if not key or message.error_code is None:
+            return False  # moved by SQS itself after failed receives: nothing was decided
+        outcomes = self.outcomes()
+        return aws_call("clearing the stored rejection", lambda: outcomes.forget_rejection(key))
 
     def allowed_targets(self) -> dict[str, str]:
         """ARN -> URL of the queues a message may go back to: the stack's own request queues only."""
@@ -365,7 +388,14 @@ class Redriver:
                         result.failed.append({"MessageId": message.message_id, "Error": problem})
                         continue
                     held.remove(message.receipt_handle)
-                    result.moved.append({"MessageId": message.message_id, "ErrorCode": message.error_code})
+                    result.moved.append(
+                        {
+                            "MessageId": message.message_id,
+                            "ErrorCode": message.error_code,
+                            "RequestId": message.attribute(names.DLQ_ATTR_REQUEST_ID),
+                            "StoredRejectionCleared": self.reopened.get(message.message_id, False),
+                        }
+                    )
                     if progress is not None and task is not None:
                         progress.advance(task)
         finally:
@@ -380,6 +410,8 @@ class Redriver:
         attributes = message.redrive_attributes()
         if len(attributes) > SQS_MAX_MESSAGE_ATTRIBUTES:
             return f"{len(attributes)} message attributes; SQS takes at most {SQS_MAX_MESSAGE_ATTRIBUTES}"
+        # First, so the copy is decided again; interrupted after this, the message is still in the DLQ.
+        self.reopened[message.message_id] = self.reopen(message)
         aws_call(
             "sending to the queue",
             lambda: self.dlq.sqs.send_message(QueueUrl=target, MessageBody=message.body, MessageAttributes=attributes),
@@ -419,6 +451,9 @@ def redrive_command(
         render.print_json(result.as_json())
     else:
         render.say(f"moved {len(result.moved)} message(s) back to their queue")
+        cleared = sum(1 for moved in result.moved if moved["StoredRejectionCleared"])
+        if cleared:
+            render.say(f"cleared {cleared} stored rejection(s): the sender decides those requests again")
         for reason, count in sorted(result.skipped.items()):
             hint = " (use --force after fixing the cause)" if reason.startswith("refused") else ""
             render.say(f"left {count}: {reason}{hint}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,6 +15,8 @@ from sender.dead_letters import dead_letter_reasons
 from sender.source_message import SourceMessage
 from tests.cli.conftest import Operator, one_line_error
 from tests.integration.helpers import sms
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def _dead_letter(operator: Operator, body: dict[str, Any], code: str, original_id: str) -> None:
@@ -177,3 +180,25 @@ def test_redrive_interrupted_halfway_and_run_again_loses_nothing_and_sends_nothi
     assert {row["Status"] for row in rows.values()} == {"SENT"}
     assert len(operator.env.outbound()) == 6  # ... but sent once: its key is the same
     assert operator.world.dlq_depth()["visible"] == 0
+
+
+def test_a_rejection_fixed_at_its_cause_is_redriven_and_sent_once(operator: Operator) -> None:
+    """The operator's loop: see why in the DLQ, fix the cause (upload the missing media), redrive, done."""
+    world, env = operator.world, operator.env
+    media = {"Bucket": world.media_bucket, "Key": "mms/arrives-later.png"}
+    env.send(sms("needs-media", Body="Look", MmsS3=[media]))
+    env.drain()
+    assert operator.json("status", "needs-media")["ErrorCode"] == "MEDIA_NOT_FOUND"
+    (group,) = operator.json("dlq", "list")["Groups"]
+    assert (group["ErrorCode"], group["Count"], group["Redrivable"]) == ("MEDIA_NOT_FOUND", 1, True)
+
+    png = (EVENTS / "s3" / "mms" / "boarding-pass.png").read_bytes()
+    world.client("s3").put_object(**media, Body=png, ContentType="image/png")
+    assert operator.json("dlq", "redrive", "--code", "MEDIA_NOT_FOUND")["Moved"] == 1
+    env.drain()
+
+    row = operator.json("status", "needs-media")
+    assert (row["Status"], row["MessageType"]) == ("SENT", "mms")
+    assert "ErrorCode" not in row
+    assert operator.json("dlq", "list")["Total"] == 0
+    assert len(env.outbound()) == 1

@@ -91,6 +91,9 @@ class World:
     secret_arn: str
     max_receive_count: int
     visibility_timeout: int
+    # One-time SendAt schedules (DESIGN.md 9): the group the sender creates them in, and the role they run as.
+    schedule_group: str = ""
+    scheduler_role_arn: str = ""
     _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -135,6 +138,9 @@ class World:
             constants.ENV_RATE_LIMIT_TABLE: self.rate_limit_table,
             constants.ENV_RATE_LIMIT_PER_MINUTE: str(rate_limit_per_minute),
             constants.ENV_RATE_LIMIT_BURST: str(rate_limit_burst or rate_limit_per_minute),
+            constants.ENV_SCHEDULE_GROUP_NAME: self.schedule_group,
+            constants.ENV_SCHEDULER_ROLE_ARN: self.scheduler_role_arn,
+            constants.ENV_QUEUE_ARN: self.queue_arn,
             "POWERTOOLS_SERVICE_NAME": "telegent-sms",
             "POWERTOOLS_METRICS_NAMESPACE": "TelegentSms",
             "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -355,6 +361,15 @@ def provision_world(
         if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
             raise
 
+    # SendAt schedules: a group and a role Scheduler assumes to put the request back on the queue.
+    schedule_group = f"{base}-sendat"
+    scheduler_role_arn = _scheduler_role(session.client("iam", endpoint_url=endpoint_url), f"{base}-scheduler")
+    try:
+        session.client("scheduler", endpoint_url=endpoint_url).create_schedule_group(Name=schedule_group)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConflictException":
+            raise
+
     # Vendor credentials.
     secret_name = f"{base}/telegent"
     secret_string = json.dumps(secret_value if secret_value is not None else DEFAULT_SECRET_VALUE)
@@ -382,8 +397,25 @@ def provision_world(
         secret_name=secret_name,
         secret_arn=secret_arn,
         max_receive_count=max_receive_count,
+        schedule_group=schedule_group,
+        scheduler_role_arn=scheduler_role_arn,
         visibility_timeout=visibility_timeout,
     )
+
+
+def _scheduler_role(iam: Any, name: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    try:
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+    return str(iam.get_role(RoleName=name)["Role"]["Arn"])
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from infra.cli import render
-from infra.cli.errors import CliError, NotAvailable, UsageError
+from infra.cli.errors import CliError, UsageError
 from infra.cli.options import JsonOption, context, wants_json
 from infra.cli.stack import (
     OUTPUT_MESSAGES_TABLE,
@@ -21,15 +21,14 @@ from infra.cli.stack import (
     aws_call,
 )
 from messaging import names
-from messaging import request as request_module
 from messaging.envelopes import unwrap
 from messaging.errors import PermanentError
 from messaging.request import parse_send_request
 from messaging.send_options import format_instant, parse_instant
 
-DRY_RUN_PREFIX = "DRYRUN#"
-DRY_RUN_FIELD = "DryRun"
-SEND_AT_FIELD = "SendAt"
+DRY_RUN_PREFIX = names.DRY_RUN_PREFIX
+DRY_RUN_FIELD = names.FIELD_DRY_RUN
+SEND_AT_FIELD = names.FIELD_SEND_AT
 
 
 def read_source(source: str) -> str:
@@ -39,11 +38,6 @@ def read_source(source: str) -> str:
         return Path(source).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror if isinstance(exc, OSError) else exc}") from exc
-
-
-def sender_supports(field: str) -> bool:
-    """Whether the deployed code's parser knows a send-time field (DESIGN 9 lands field by field)."""
-    return field in request_module.TOP_LEVEL_FIELDS
 
 
 def validate(stack: StackContext, text: str, extra: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -101,11 +95,7 @@ def command(
             extra[SEND_AT_FIELD] = format_instant(parse_instant(at, field="--at"))
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-        if not sender_supports(SEND_AT_FIELD):
-            raise NotAvailable("--at: the sender does not support SendAt yet (DESIGN 9); nothing was queued")
     if dry_run:
-        if not sender_supports(DRY_RUN_FIELD):
-            raise NotAvailable("--dry-run: the sender does not support DryRun yet (DESIGN 9); nothing was queued")
         extra[DRY_RUN_FIELD] = True
 
     text = read_source(source)

@@ -153,4 +153,7 @@ class StackContext:
             max_media_bytes=integer(names.ENV_MAX_MEDIA_BYTES, Limits.max_media_bytes),
             media_bucket=env.get(names.ENV_MEDIA_BUCKET) or self.optional_output(OUTPUT_MEDIA_BUCKET),
             media_prefix=env.get(names.ENV_MEDIA_PREFIX, ""),
+            # The Body's segments as the sender counts them (DESIGN 9): too many is refused before queueing.
+            max_segments=max(1, integer(names.ENV_MAX_SEGMENTS, Limits.max_segments)),
+            smart_encoding=env.get(names.ENV_SMART_ENCODING, "").strip().lower() in ("true", "1", "yes", "on"),
         )

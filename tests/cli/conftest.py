@@ -111,8 +111,7 @@ def sender_function(world: World, name: str, env: dict[str, str]) -> str:
 @pytest.fixture
 def operator(stack: Stack) -> Operator:
     world = stack.world
-    group = f"{world.prefix}-schedules"
-    world.client("scheduler").create_schedule_group(Name=group)
+    group = world.schedule_group  # where the sender creates its SendAt schedules
     name = f"TelegentSms-{world.prefix}"
     create_cfn_stack(world, name, stack_outputs(world, group))
     return Operator(stack, name, group, CliRunner())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-from infra.cli.send import sender_supports
 from tests.cli.conftest import Operator, one_line_error
 from tests.integration.helpers import sms
 
@@ -77,17 +79,58 @@ def test_priority_queues_on_the_priority_queue_when_the_stack_has_one(operator: 
     assert operator.world.queue_depth(priority_url)["visible"] == 1
 
 
-def test_dry_run_and_at_say_clearly_when_the_sender_lacks_them(operator: Operator, tmp_path: Path) -> None:
-    # DESIGN 9 fields land in the sender's parser one by one; until then nothing is queued.
-    assert not sender_supports("DryRun"), "DryRun landed in the parser: test the DRYRUN# row wait instead"
-    assert not sender_supports("SendAt"), "SendAt landed in the parser: test --at queueing instead"
-    path = _file(tmp_path, sms("d-1"))
-    dry = operator.run("send", "--dry-run", path)
-    assert dry.exit_code == 1
-    assert "does not support DryRun yet" in one_line_error(dry)
-    later = operator.run("send", "--at", "2030-01-01T09:00:00Z", path)
-    assert later.exit_code == 1
-    assert "does not support SendAt yet" in one_line_error(later)
+def _drain_when_queued(operator: Operator) -> threading.Thread:
+    """The sender, running beside the CLI: once the request is on the queue, drain it."""
+
+    def drain() -> None:
+        deadline = time.monotonic() + 30
+        while operator.world.queue_depth()["visible"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        operator.env.drain()
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_dry_run_queues_the_request_and_prints_the_dry_run_row(operator: Operator, tmp_path: Path) -> None:
+    sender = _drain_when_queued(operator)
+    result = operator.run("send", "--dry-run", "--wait", "30", "--json", _file(tmp_path, sms("d-1", Body="a" * 200)))
+    sender.join(30)
+    assert result.exit_code == 0, result.output
+    # The sender runs in this process too: its metric lines share stdout with the CLI's answer.
+    out = result.stdout
+    queued, _end = json.JSONDecoder().raw_decode(out, out.index('{\n  "RequestId"'))
+    row = queued["DryRunRow"]
+    assert queued["RequestId"] == "d-1"
+    assert (row["RequestId"], row["Status"], row["WouldBe"]) == ("DRYRUN#d-1", "DRY_RUN", "SENT")
+    assert (row["Encoding"], row["Segments"]) == ("GSM-7", 2)
+    assert operator.env.outbound() == []
+    assert "d-1" not in operator.env.rows()
+
+
+def test_dry_run_without_a_sender_says_so_after_its_wait(operator: Operator, tmp_path: Path) -> None:
+    result = operator.run("send", "--dry-run", "--wait", "0", _file(tmp_path, sms("d-3")))
+    assert result.exit_code == 1
+    assert "no DRYRUN#d-3 row within 0s" in one_line_error(result)
+
+
+def test_at_queues_the_request_with_send_at_and_the_sender_schedules_it(operator: Operator, tmp_path: Path) -> None:
+    later = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    local = later.astimezone(timezone(timedelta(hours=-7))).isoformat()
+    queued = operator.json("send", "--at", local, _file(tmp_path, sms("at-1")))
+    assert queued["SendAt"] == later.isoformat().replace("+00:00", "Z")
+    operator.env.drain()
+    assert operator.json("status", "at-1")["Status"] == "SCHEDULED"
+    (listed,) = operator.json("schedule", "list")["Schedules"]
+    assert (listed["RequestId"], listed["SendAt"]) == ("at-1", queued["SendAt"])
+    assert operator.env.outbound() == []
+
+
+def test_a_body_over_max_segments_is_refused_before_anything_is_queued(operator: Operator, tmp_path: Path) -> None:
+    result = operator.run("send", _file(tmp_path, sms("long-1", Body="a" * 1531)))
+    assert result.exit_code == 1
+    assert "nothing queued: TOO_MANY_SEGMENTS: Body is 11 segments" in one_line_error(result)
     assert operator.world.queue_depth()["visible"] == 0
 
 

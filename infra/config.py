@@ -87,6 +87,13 @@ class Settings:
     ambiguous_search_delay_seconds: int
     ambiguous_reconcile_max_minutes: int
     ambiguous_policy: str
+    # Send-time options (DESIGN.md 9): the stack-wide validity of a normal-lane request without one (None:
+    # none), the longest Body in segments, smart encoding, and the longest SendAt wait served by a delayed
+    # requeue instead of an EventBridge Scheduler schedule (900 s, SQS's maximum; the demo lowers it).
+    default_validity_seconds: int | None
+    max_segments: int
+    smart_encoding: bool
+    sendat_delay_max_seconds: int
 
     # Event source mapping and queues
     batch_size: int
@@ -176,6 +183,16 @@ class Settings:
                 "ambiguous_reconcile_max_minutes", constants.DEFAULT_AMBIGUOUS_RECONCILE_MAX_MINUTES, minimum=1
             ),
             ambiguous_policy=ctx.choice("ambiguous_policy", ["resend", "dlq"], constants.DEFAULT_AMBIGUOUS_POLICY),
+            default_validity_seconds=ctx.integer("default_validity_seconds", 0, minimum=0, maximum=365 * 86_400)
+            or None,
+            max_segments=ctx.integer("max_segments", constants.DEFAULT_MAX_SEGMENTS, minimum=1, maximum=255),
+            smart_encoding=ctx.boolean("smart_encoding", default=False),
+            sendat_delay_max_seconds=ctx.integer(
+                "sendat_delay_max_seconds",
+                constants.DEFAULT_SENDAT_DELAY_MAX_SECONDS,
+                minimum=1,
+                maximum=constants.DEFAULT_SENDAT_DELAY_MAX_SECONDS,
+            ),
             batch_size=ctx.integer("batch_size", 10, minimum=1, maximum=10000),
             max_batching_window_seconds=ctx.integer(
                 "max_batching_window_seconds", 5, minimum=0, maximum=_MAX_BATCHING_WINDOW_SECONDS

@@ -119,6 +119,10 @@ class TelegentSmsStack(Stack):
         opt_outs.allow_tracker(tracker.function)
         # Priority lane (DESIGN 11): its own queue, DLQ, mapping and EventBridge rule; the same sender code.
         priority = PriorityLane(self, "PriorityLane", settings=settings, function=sender.function, bus=ingress.bus)
+        # Send-time options (DESIGN 9): a SendAt further ahead than a delayed requeue becomes a one-time
+        # schedule in the group, onto the queue the request came from.
+        schedules.allow_sender(sender.function, queues.queue)
+        schedules.allow_target(priority.queue)
         # Polls pace as the normal lane with the sender's reserve: one budget, one split.
         poller.function.add_environment(constants.ENV_PRIORITY_RESERVE, str(settings.priority_reserve))
         monitoring.add_priority_lane(

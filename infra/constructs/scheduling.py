@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy, TimeZone
+from aws_cdk import Acknowledgment, ArnFormat, Aws, RemovalPolicy, Stack, TimeZone, Validations
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import ScheduleSpec, Settings
+from messaging import names as constants
+from messaging.send_options import SCHEDULE_NAME_PREFIX
+
+# What the sender does with its own SendAt schedules (DESIGN 9): create one, delete one, look one up.
+SENDER_SCHEDULE_ACTIONS = ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"]
 
 
 class ScheduledSends(Construct):
@@ -17,6 +23,8 @@ class ScheduledSends(Construct):
 
     A producer that wants a one-off send at a given time creates an `at(...)` schedule in this
     group whose target is the queue and whose role is `self.role` (it needs iam:PassRole on it).
+    The sender does the same for a request whose SendAt is further ahead than a delayed requeue can
+    wait (`allow_sender`).
     """
 
     def __init__(
@@ -70,3 +78,46 @@ class ScheduledSends(Construct):
             schedule=scheduler.ScheduleExpression.expression(spec.expression, TimeZone.of(spec.timezone)),
             target=target,
         )
+
+    def sender_schedules_arn(self) -> str:
+        """The sender's own SendAt schedules: `sms-<key>` names in this group (not the recurring ones, nor
+        the status poller's)."""
+        return Stack.of(self).format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"{self.group.schedule_group_name}/{SCHEDULE_NAME_PREFIX}*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def allow_sender(self, function: lambda_.Function, queue: sqs.IQueue) -> None:
+        """The sender creates one-time SendAt schedules (DESIGN 9) in this group, targeting `queue`, run by
+        `self.role`: it learns the names from its environment, may create/delete/get its own `sms-*`
+        schedules only, and may pass this role (and no other) to EventBridge Scheduler only."""
+        function.add_environment(constants.ENV_SCHEDULE_GROUP_NAME, self.group.schedule_group_name)
+        function.add_environment(constants.ENV_SCHEDULER_ROLE_ARN, self.role.role_arn)
+        function.add_environment(constants.ENV_QUEUE_ARN, queue.queue_arn)
+        role = function.role
+        assert role is not None
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=SENDER_SCHEDULE_ACTIONS, resources=[self.sender_schedules_arn()])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            )
+        )
+        group = Stack.of(self).resolve(self.group.schedule_group_name)
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+                f"schedule/{group}/{SCHEDULE_NAME_PREFIX}*]",
+                reason="The sender names each one-time SendAt schedule from the request's key at run time "
+                "(sms-<key>-<hash>); it may create, delete and read only those, in the stack's own group.",
+            )
+        )
+
+    def allow_target(self, queue: sqs.IQueue) -> None:
+        """Another queue the sender's schedules may put requests on (the priority lane's)."""
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))

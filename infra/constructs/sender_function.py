@@ -153,6 +153,15 @@ class SenderFunction(Construct):
                 constants.ENV_AMBIGUOUS_SEARCH_DELAY_SECONDS: str(settings.ambiguous_search_delay_seconds),
                 constants.ENV_AMBIGUOUS_RECONCILE_MAX_MINUTES: str(settings.ambiguous_reconcile_max_minutes),
                 constants.ENV_AMBIGUOUS_POLICY: settings.ambiguous_policy,
+                # Send-time options (DESIGN 9); the Scheduler names come from ScheduledSends.allow_sender.
+                constants.ENV_MAX_SEGMENTS: str(settings.max_segments),
+                constants.ENV_SMART_ENCODING: "true" if settings.smart_encoding else "false",
+                constants.ENV_SENDAT_DELAY_MAX_SECONDS: str(settings.sendat_delay_max_seconds),
+                **(
+                    {constants.ENV_DEFAULT_VALIDITY_SECONDS: str(settings.default_validity_seconds)}
+                    if settings.default_validity_seconds
+                    else {}
+                ),
                 "POWERTOOLS_SERVICE_NAME": settings.service_name,
                 "POWERTOOLS_LOG_LEVEL": settings.log_level,
                 "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,

@@ -118,6 +118,12 @@ class TestSenderFunction:
             constants.ENV_OPTOUT_TABLE,
             constants.ENV_PRIORITY_QUEUE_ARN,
             constants.ENV_PRIORITY_RESERVE,
+            constants.ENV_SCHEDULE_GROUP_NAME,
+            constants.ENV_SCHEDULER_ROLE_ARN,
+            constants.ENV_QUEUE_ARN,
+            constants.ENV_MAX_SEGMENTS,
+            constants.ENV_SMART_ENCODING,
+            constants.ENV_SENDAT_DELAY_MAX_SECONDS,
             "POWERTOOLS_SERVICE_NAME",
             "POWERTOOLS_LOG_LEVEL",
             "POWERTOOLS_METRICS_NAMESPACE",
@@ -143,6 +149,15 @@ class TestSenderFunction:
                 "Fn::GetAtt": [logical_id(stack, "AWS::SQS::Queue", "PriorityLaneQueue"), "Arn"]
             },
             constants.ENV_PRIORITY_RESERVE: "0.2",
+            # Send-time options (DESIGN 9; the Scheduler grants: tests/infra/test_send_time_options.py).
+            constants.ENV_SCHEDULE_GROUP_NAME: variables[constants.ENV_SCHEDULE_GROUP_NAME],
+            constants.ENV_SCHEDULER_ROLE_ARN: {
+                "Fn::GetAtt": [logical_id(stack, "AWS::IAM::Role", "SchedulingRole"), "Arn"]
+            },
+            constants.ENV_QUEUE_ARN: {"Fn::GetAtt": [logical_id(stack, "AWS::SQS::Queue", "RequestQueue"), "Arn"]},
+            constants.ENV_MAX_SEGMENTS: "10",
+            constants.ENV_SMART_ENCODING: "false",
+            constants.ENV_SENDAT_DELAY_MAX_SECONDS: "900",
             "POWERTOOLS_SERVICE_NAME": "telegent-sms",
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "POWERTOOLS_METRICS_NAMESPACE": "TelegentSms",
@@ -285,6 +300,8 @@ class TestLeastPrivilege:
             | {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
             | {"s3:GetObject", "s3:PutObject", "logs:CreateLogStream", "logs:PutLogEvents"}
             | {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+            # One-time SendAt schedules (DESIGN 9): tests/infra/test_send_time_options.py checks their resources.
+            | {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole"}
         )
 
     def test_function_role_has_no_managed_policies(self, default_stack: Synthesized) -> None:
@@ -464,9 +481,11 @@ class TestIngress:
                 }
             },
         )
-        assert policy_statements(default_stack, "SchedulingRole") == [
-            {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue, "Arn"]}}
-        ]
+        priority = logical_id(default_stack, "AWS::SQS::Queue", "PriorityLaneQueue")
+        (statement,) = policy_statements(default_stack, "SchedulingRole")
+        # The request queue, and the priority queue for a priority request's SendAt schedule (DESIGN 9, 11).
+        assert statement["Action"] == "sqs:SendMessage"
+        assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted([queue, priority])
 
     def test_event_rule_on_default_bus_targets_the_queue(self, default_stack: Synthesized) -> None:
         queue = logical_id(default_stack, "AWS::SQS::Queue", "RequestQueue")

@@ -32,6 +32,7 @@ def main() -> int:
             world.lambda_env(
                 sandbox.base_url,
                 MEDIA_PREFIX="mms/",
+                SMART_ENCODING="true",  # as events/expected.json expects
                 POWERTOOLS_LOG_LEVEL="ERROR",
                 POWERTOOLS_METRICS_DISABLED="true",
             )

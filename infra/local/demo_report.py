@@ -53,6 +53,9 @@ def match_outcomes(
             problems.append(f"row status {(row or {}).get('Status')} != expected {sample.status}")
         if dlq_code != sample.dlq:
             problems.append(f"DLQ code {dlq_code} != expected {sample.dlq}")
+        for name, wanted in (("Encoding", sample.encoding), ("Segments", sample.segments)):
+            if wanted is not None and (row or {}).get(name) != wanted:
+                problems.append(f"{name} {(row or {}).get(name)} != expected {wanted}")
         outcomes.append(SampleOutcome(sample, message_id, row, dlq_code, problems))
     return outcomes
 

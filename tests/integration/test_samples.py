@@ -13,9 +13,10 @@ pytestmark = pytest.mark.integration
 
 def test_every_sample_ends_as_expected(stack: Stack) -> None:
     world = stack.world
+    stack.configure(SMART_ENCODING="true")  # as the demos run them (events/expected.json)
     upload_media(world.client("s3"), world.media_bucket)
     samples = load_samples(world.media_bucket)
-    assert len(samples) >= 15
+    assert len(samples) >= 22
     ids = send_waves(samples, world.send_bodies, stack.drain)
     outcomes = match_outcomes(samples, ids, world.result_rows(), world.dlq_messages())
     assert [(o.sample.name, o.problems) for o in outcomes if o.problems] == []

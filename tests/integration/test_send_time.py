@@ -103,7 +103,7 @@ def test_a_validity_that_ends_while_waiting_for_a_rate_limit_slot_is_expired_and
 def test_a_dry_run_leaves_no_idempotency_record_and_makes_no_vendor_request(stack: Stack) -> None:
     stack.world.client("s3").put_object(Bucket=stack.world.media_bucket, Key="mms/pass.png", Body=b"x" * 2048)
     media = {"MmsS3": [{"Bucket": stack.world.media_bucket, "Key": "mms/pass.png", "BaseType": "image/png"}]}
-    stack.send(sms("try-1", DryRun=True, Body="Gate B12 – boarding now", **media))
+    stack.send(sms("try-1", DryRun=True, Body="Gate B12 \u2013 boarding now", **media))
     stack.drain()
     assert stack.sandbox.requests() == []  # not even a token
     assert idempotency_items(stack) == []
@@ -116,7 +116,7 @@ def test_a_dry_run_leaves_no_idempotency_record_and_makes_no_vendor_request(stac
     assert row["ExpiresAt"] - int(datetime.now(UTC).timestamp()) in range(86_300, 86_401)
 
     # The real request afterwards is sent once.
-    stack.send(sms("try-1", Body="Gate B12 – boarding now", **media))
+    stack.send(sms("try-1", Body="Gate B12 \u2013 boarding now", **media))
     stack.drain()
     assert len(stack.outbound()) == 1
     assert stack.rows()["try-1"]["Status"] == "SENT"

@@ -320,8 +320,16 @@ def stack_outputs(env: Mapping[str, str], stack_name: str = DEFAULT_STACK_NAME) 
 
 # -- the deployed stack as a World ------------------------------------------------------------------
 
-# Quick enough to show every sample in seconds; the sandbox enforces no limit in the demo.
-DEMO_CONTEXT = {"rate_limit_per_minute": "600", "rate_limit_burst": "10", "max_batching_window_seconds": "0"}
+# Quick enough to show every sample in seconds; the sandbox enforces no limit in the demo. The samples
+# expect smart encoding (events/expected.json); a SendAt more than 10 s ahead is scheduled through
+# EventBridge Scheduler instead of a delayed requeue, so the demo shows a schedule firing in seconds.
+DEMO_CONTEXT = {
+    "rate_limit_per_minute": "600",
+    "rate_limit_burst": "10",
+    "max_batching_window_seconds": "0",
+    "smart_encoding": "true",
+    "sendat_delay_max_seconds": "10",
+}
 
 
 @dataclass

@@ -22,9 +22,11 @@ Figures (one module each, fig*.py, for exactly what each measures):
  8. priority lane (DESIGN.md 11): a 1,000-message normal backlog draining at a 600/min limit, 20 priority
     messages enqueued mid-run: their enqueue -> accepted p50/p99 (target p99 <= 5 s) against the wait
     without the lane, normal-lane rate vs (1 - PRIORITY_RESERVE) of the limit, expired, sent twice
+ 9. segments (DESIGN.md 9): a seeded mix of bodies sent with SMART_ENCODING on, segments sent vs as written,
+    and every row's Segments/Encoding against the Body as sent
 
 Modules: cli (options, the run, the table), stack (sizes, the local stack, request bodies),
 workers (the "containers": handler processes and the AWS call counter), report (rows, table,
 machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory, fig7_ambiguous,
-fig8_priority.
+fig8_priority, fig9_segments.
 """

@@ -15,6 +15,7 @@ from infra.local.bench.fig5_imports import figure_5
 from infra.local.bench.fig6_memory import figure_6
 from infra.local.bench.fig7_ambiguous import figure_7
 from infra.local.bench.fig8_priority import figure_8
+from infra.local.bench.fig9_segments import figure_9
 from infra.local.bench.fig23_drain import figures_2_3
 from infra.local.bench.report import STARTED, Report, Row, fmt_table, log, machine_info, verdict
 from infra.local.bench.stack import QUICK, Ctx, Sizes
@@ -30,6 +31,7 @@ FIGURES: dict[str, Callable[[Ctx, Report], None]] = {
     "6": figure_6,
     "7": figure_7,
     "8": figure_8,
+    "9": figure_9,
 }
 
 
@@ -37,9 +39,9 @@ def parse_only(text: str | None) -> list[str]:
     if not text:
         return list(FIGURES)
     wanted = {part.strip() for part in text.split(",") if part.strip()}
-    unknown = wanted - set("12345678")
+    unknown = wanted - set("123456789")
     if unknown:
-        raise SystemExit(f"--only: unknown figure(s) {sorted(unknown)}; choose from 1-8")
+        raise SystemExit(f"--only: unknown figure(s) {sorted(unknown)}; choose from 1-9")
     return [key for key in FIGURES if wanted & set(key)]
 
 

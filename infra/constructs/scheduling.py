@@ -108,15 +108,22 @@ class ScheduledSends(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
             )
         )
-        group = Stack.of(self).resolve(self.group.schedule_group_name)
         Validations.of(role).acknowledge(
             Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-                f"schedule/{group}/{SCHEDULE_NAME_PREFIX}*]",
+                id=f"AwsSolutions-IAM5[Resource::{self._nag_finding_resource()}]",
                 reason="The sender names each one-time SendAt schedule from the request's key at run time "
                 "(sms-<key>-<hash>); it may create, delete and read only those, in the stack's own group.",
             )
         )
+
+    def _nag_finding_resource(self) -> str:
+        """The schedules' ARN as cdk-nag names it in a finding: concrete in a stack with an account and region
+        (the emulator target), else with `<AWS::Partition>`-style placeholders for the pseudo parameters."""
+        resolved = Stack.of(self).resolve(self.sender_schedules_arn())
+        if isinstance(resolved, str):
+            return resolved
+        parts = resolved["Fn::Join"][1]
+        return "".join(part if isinstance(part, str) else f"<{part['Ref']}>" for part in parts)
 
     def allow_target(self, queue: sqs.IQueue) -> None:
         """Another queue the sender's schedules may put requests on (the priority lane's)."""

@@ -129,3 +129,28 @@ def test_context_keys_set_the_defaults(tmp_path: Path) -> None:
     assert env[constants.ENV_MAX_SEGMENTS] == "4"
     assert env[constants.ENV_SMART_ENCODING] == "true"
     assert env[constants.ENV_SENDAT_DELAY_MAX_SECONDS] == "15"
+
+
+def test_a_stack_with_an_account_and_region_synthesizes_with_its_nag_acknowledgment(tmp_path: Path) -> None:
+    """`cdk deploy` gives the stack a concrete environment (the emulator's 000000000000/us-east-1): the
+    schedules' ARN is then a plain string, and cdk-nag names it so in its finding."""
+    from unittest import mock
+
+    from aws_cdk.assertions import Template
+
+    from infra.app import create_app
+    from tests.infra.helpers import CDK_JSON_CONTEXT, SKIP_BUNDLING
+
+    environment_ = {"CDK_DEFAULT_ACCOUNT": "000000000000", "CDK_DEFAULT_REGION": "us-east-1"}
+    with mock.patch.dict("os.environ", environment_):
+        app = create_app({**CDK_JSON_CONTEXT, **SKIP_BUNDLING, "target": "emulator"}, outdir=str(tmp_path))
+        (stack,) = app.synth().stacks  # raises on an unacknowledged cdk-nag finding
+    statements = [
+        statement
+        for resource in Template.from_json(stack.template).find_resources("AWS::IAM::Policy").values()
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if "scheduler:CreateSchedule" in statement["Action"]
+    ]
+    (statement,) = statements
+    assert statement["Resource"].startswith("arn:aws:scheduler:us-east-1:000000000000:schedule/")
+    assert statement["Resource"].endswith("/sms-*")

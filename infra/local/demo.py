@@ -5,8 +5,9 @@ layer, sandbox base URL), sets the secret, uploads the sample media, sends every
 the deployed queue (and one more through the EventBridge bus), waits for the deployed Lambda behind
 the real event source mapping, prints result rows and DLQ contents; then points the sandbox's message
 route at the deployed webhook and follows three messages to DELIVERED/FAILED/UNDELIVERABLE
-(infra.local.demo_status); tears down. Exit 0 when every sample ended as events/expected.json says
-and the three rows as expected.
+(infra.local.demo_status); ends with what an operator sees: `telegent-sms status` of the delivered
+message and `telegent-sms dlq list` (infra.local.operator); tears down. Exit 0 when every sample
+ended as events/expected.json says, the three rows as expected and both commands worked.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import sys
 import time
 
 from infra.local.demo_report import match_outcomes, print_report, send_waves, table
-from infra.local.demo_status import show_delivery_status
+from infra.local.demo_send_time import show_send_time_options
+from infra.local.demo_status import CASES, show_delivery_status
 from infra.local.deploy import deployed_stack
+from infra.local.operator import show_operator_cli
 from infra.local.samples import load_samples, upload_media
 from infra.local.sandbox import TelegentSandbox
 
+DELIVERED_CASE = next(key for key, _to, status in CASES if status == "DELIVERED")
 EVENTBRIDGE_REQUEST = {
     "IdempotencyKey": "demo-via-eventbridge-bus",
     "To": [{"Number": "+18015737199"}],
@@ -60,7 +64,9 @@ def main() -> int:
             )
         )
         ok = ok and bus_row.get("Status") == "SENT"
+        ok = show_send_time_options(stack) and ok  # a schedule firing, an expired request, a dry run
         ok = show_delivery_status(stack, sandbox) and ok
+        ok = show_operator_cli(stack, DELIVERED_CASE) and ok
         print(f"Telegent sandbox accepted {len(sandbox.sent_messages())} messages.")
         print("Tearing down (cdk destroy, servers stop) ...", flush=True)
     print(f"Demo finished in {time.monotonic() - started:.1f}s.")

@@ -6,16 +6,24 @@ sandbox over loopback: nothing here is the in-process runner.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from infra.cli.main import app
 from infra.local.demo_report import match_outcomes, send_waves
 from infra.local.deploy import DeployedStack, deployed_stack
+from infra.local.operator import cli_env
 from infra.local.samples import load_samples, upload_media
 from infra.local.sandbox import TelegentSandbox
 
 pytestmark = [pytest.mark.deploy, pytest.mark.timeout(900)]
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +121,80 @@ def test_an_opted_out_number_gets_nothing_and_a_priority_request_is_sent(
     sent = sandbox.sent_messages()[sent_before:]
     assert [m["request"]["To"][0]["Number"] for m in sent] == ["+18015737155"]
     assert world.queue_depth(stack.outputs["PriorityQueueUrl"]) == {"visible": 0, "in_flight": 0, "delayed": 0}
+
+
+# The operator CLI (telegent-sms, in-process) on the deployed stack: find a message, see the DLQ,
+# fix a rejection's cause and redrive it, with nothing but the stack's name and the AWS settings.
+
+CLI_FROM = "+18018018011"
+CLI_SENT = "deploy-cli-sent"
+CLI_MEDIA = "deploy-cli-media"
+
+
+def cli(stack: DeployedStack, *args: str) -> Any:
+    result = CliRunner().invoke(app, [*args, "--json"], env=cli_env(stack))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def wait_for_rows(stack: DeployedStack, wanted: dict[str, str], timeout: float = 120) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    rows: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        rows = {r["RequestId"]: r for r in stack.world.result_rows() if r["RequestId"] in wanted}
+        if {key: row.get("Status") for key, row in rows.items()} == wanted:
+            return rows
+        time.sleep(0.5)
+    pytest.fail(f"rows now {rows}\n{stack.server.log_tail()}")
+
+
+def test_the_operator_cli_finds_messages_lists_the_dlq_and_redrives_after_a_fix(
+    stack: DeployedStack, sandbox: TelegentSandbox
+) -> None:
+    world = stack.world
+    media = {"Bucket": world.media_bucket, "Key": "mms/operator-cli-later.png"}
+    world.send_bodies(
+        [
+            {"IdempotencyKey": CLI_SENT, "To": [{"Number": "+18015737131"}], "From": CLI_FROM, "Body": "CLI"},
+            {
+                "IdempotencyKey": CLI_MEDIA,
+                "To": [{"Number": "+18015737132"}],
+                "From": CLI_FROM,
+                "Body": "Look",
+                "MmsS3": [media],
+            },
+        ]
+    )
+    wait_for_rows(stack, {CLI_SENT: "SENT", CLI_MEDIA: "REJECTED"})
+
+    sent = cli(stack, "status", CLI_SENT)
+    assert sent["Status"] == "SENT"
+    assert cli(stack, "status", sent["MessageId"])["RequestId"] == CLI_SENT
+    live = cli(stack, "status", CLI_SENT, "--live")["Live"]
+    assert (live["VendorStatus"], live["BaseUrl"]) == ("Queued", sandbox.base_url)  # the deployed sender's URL
+
+    deadline = time.monotonic() + 60  # the DLQ copy is sent after the row
+    while (groups := {g["ErrorCode"]: g for g in cli(stack, "dlq", "list")["Groups"]}).get(
+        "MEDIA_NOT_FOUND"
+    ) is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "MEDIA_NOT_FOUND" in groups, groups
+    assert groups["MEDIA_NOT_FOUND"]["Redrivable"] is True
+    assert cli(stack, "dlq", "show", CLI_MEDIA)["ErrorCode"] == "MEDIA_NOT_FOUND"
+
+    # The fix, then the redrive: the deployed Lambda decides the request again and sends it.
+    png = (EVENTS / "s3" / "mms" / "boarding-pass.png").read_bytes()
+    world.client("s3").put_object(**media, Body=png, ContentType="image/png")
+    redriven = cli(stack, "dlq", "redrive", "--code", "MEDIA_NOT_FOUND")
+    mine = [m for m in redriven["Messages"] if m["RequestId"] == CLI_MEDIA]
+    assert len(mine) == 1
+    assert mine[0]["StoredRejectionCleared"] is True
+    assert redriven["Failed"] == []
+
+    rows = wait_for_rows(stack, {CLI_SENT: "SENT", CLI_MEDIA: "SENT"})
+    assert rows[CLI_MEDIA]["MessageType"] == "mms"
+    assert cli(stack, "status", CLI_MEDIA)["Status"] == "SENT"
+    to_media = [m for m in sandbox.sent_messages() if m["request"]["To"] == [{"Number": "+18015737132"}]]
+    assert len(to_media) == 1  # the rejected attempt sent nothing; the redriven copy was sent once
+    gone = CliRunner().invoke(app, ["dlq", "show", CLI_MEDIA], env=cli_env(stack))
+    assert gone.exit_code == 1

@@ -131,6 +131,21 @@ class DynamoResultStore:
         except (ClientError, BotoCoreError) as exc:
             raise failed("writing the dry-run row", exc) from None
 
+    def status_of(self, key: str) -> str | None:
+        """One consistent GetItem of the row's Status only."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={MESSAGES_PARTITION_KEY: {"S": key}},
+                ConsistentRead=True,
+                ProjectionExpression="#s",
+                ExpressionAttributeNames={"#s": "Status"},
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise failed("reading the result row", exc) from None
+        status = (item or {}).get("Status", {}).get("S")
+        return status if isinstance(status, str) else None
+
     def _write(self, row: ResultRow) -> bool:
         try:
             self._client.put_item(**self.put_new_request(row))

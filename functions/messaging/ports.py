@@ -127,6 +127,10 @@ class ResultStore(Protocol):
         """Write a dry run's row (DRYRUN#<key>), replacing an earlier dry run of the same key."""
         ...
 
+    def status_of(self, key: str) -> str | None:
+        """The row's current Status (a consistent read); None when there is no row."""
+        ...
+
 
 @dataclass(frozen=True)
 class S3Object:

@@ -167,6 +167,8 @@ def process_record(
     except PermanentError as rejection:  # SendAt too far ahead, too large to schedule: bad input
         _reject_input(key, source, rejection, progress, deps, request, timing)
         return
+    if send_time.cancelled(key, request, deps):
+        return
     if skip_opted_out(key, request, source, deps):
         return
     try:

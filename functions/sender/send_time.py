@@ -148,6 +148,8 @@ def defer(
         raise PermanentError(RejectCode.SEND_AT_TOO_FAR, decided.reason or "SendAt is too far ahead")
     send_at = request.send_at
     assert send_at is not None  # only a SendAt can be planned later than now
+    if cancelled(key, request, deps):
+        return True
     if timing.deadline is not None and timing.deadline <= send_at:
         _expire_unsendable(key, request, source, timing, deps, now)
         return True
@@ -170,6 +172,16 @@ def defer(
             "row_written": written,
         },
     )
+    return True
+
+
+def cancelled(key: str, request: SendRequest, deps: Deps) -> bool:
+    """A request with a SendAt whose row an operator CANCELLED (`telegent-sms schedule cancel`) is never
+    sent nor scheduled again, whichever copy of it comes back (a late redelivery of the original, a
+    copy fired just before the cancel). One consistent read, only for requests that carry a SendAt."""
+    if request.send_at is None or deps.results.status_of(key) != Status.CANCELLED:
+        return False
+    logger.info("cancelled by an operator: not sent", extra={"send_at": iso(request.send_at)})
     return True
 
 

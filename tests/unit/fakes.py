@@ -122,6 +122,7 @@ class FakeResults:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
+        self.status_reads = 0
 
     def record(self, row: ResultRow) -> bool:
         current = self.rows.get(row.request_id)
@@ -137,6 +138,10 @@ class FakeResults:
 
     def record_dry_run(self, row: DryRunRow) -> None:
         self.rows[row.request_id] = {"RequestId": row.request_id, **row.attributes()}
+
+    def status_of(self, key: str) -> str | None:
+        self.status_reads += 1
+        return self.rows.get(key, {}).get("Status")
 
 
 @dataclass

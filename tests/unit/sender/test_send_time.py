@@ -148,6 +148,26 @@ def test_a_redelivery_finds_its_schedule_and_the_fired_copy_plus_a_redelivery_se
     assert world.metrics.counts["DuplicatesSkipped"] == 2
 
 
+def test_a_cancelled_schedule_is_never_sent_nor_scheduled_again_by_a_late_copy(world: World) -> None:
+    run(world, record({**SMS, "SendAt": at(minutes=20)}, message_id="m-c"))
+    input_body = fired(world, "m-c", "m-fired")
+    # `telegent-sms schedule cancel`: the schedule is deleted, then the row becomes CANCELLED.
+    world.schedules.cancel(schedule_name("m-c"))
+    world.results.rows["m-c"].update(Status="CANCELLED", StatusRank=2)
+    run(world, record({**SMS, "SendAt": at(minutes=20)}, message_id="m-c", receive_count=2))  # late redelivery
+    assert world.schedules.created == {}
+    clock(world).advance(minutes=20)
+    run(world, input_body)  # a copy fired just before the cancel
+    assert world.vendor.sent == []
+    assert world.results.rows["m-c"]["Status"] == "CANCELLED"
+
+
+def test_a_plain_send_reads_no_row(world: World) -> None:
+    run(world, record({**SMS, "IdempotencyKey": "plain-1"}))
+    assert world.results.status_reads == 0
+    assert len(world.vendor.sent) == 1
+
+
 def test_a_copy_fired_a_few_seconds_early_waits_those_seconds_on_the_queue(world: World) -> None:
     run(world, record({**SMS, "IdempotencyKey": "early", "SendAt": at(minutes=20)}))
     clock(world).advance(minutes=20, seconds=-4)

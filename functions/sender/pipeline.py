@@ -86,11 +86,14 @@ class RecordProgress:
 
 
 def begin_invocation(records: list[Mapping[str, Any]], deps: SenderDeps, remaining_ms: int) -> None:
-    """Plan the shared rate budget of the invocation's lane: one vendor request per record, never waiting
-    past the guard; announce the batch's recipients to the opt-out check (one read for all, on first use)."""
-    deadline = deps.clock().timestamp() + (remaining_ms - deps.settings.deadline_guard_ms) / 1000
+    """Plan the shared rate budget of the invocation's lane: one vendor request per record that may send now
+    (dry runs and later SendAts take no slot), never waiting past the guard; announce the batch's recipients
+    to the opt-out check (one read for all, on first use)."""
+    now = deps.clock()
+    deadline = now.timestamp() + (remaining_ms - deps.settings.deadline_guard_ms) / 1000
     arns = [str(record.get("eventSourceARN") or "") for record in records]
-    deps.limiter.begin(len(records), deadline, invocation_lane(arns, deps.settings.priority_queue_arn))
+    sending = sum(1 for record in records if send_time.may_send_now(str(record.get("body") or ""), now))
+    deps.limiter.begin(sending, deadline, invocation_lane(arns, deps.settings.priority_queue_arn))
     if deps.optouts.enabled:
         deps.optouts.begin(number for record in records for number in recipients_of(str(record.get("body") or "")))
     else:

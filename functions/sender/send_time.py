@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from messaging import names
 from messaging.checks import is_e164
+from messaging.envelopes import unwrap
 from messaging.errors import PermanentError, RejectCode, TransientError, TransientKind
 from messaging.lanes import Lane
 from messaging.lifecycle import RANK_SCHEDULED, Status
@@ -39,6 +40,7 @@ from messaging.send_options import (
     SendPlan,
     format_instant,
     is_expired,
+    parse_instant,
     plan_send_at,
     schedule_name,
     validity_deadline,
@@ -95,6 +97,33 @@ class Deps(Protocol):
 
     @property
     def clock(self) -> Callable[[], datetime]: ...
+
+
+class _NotPeeked(Exception):
+    """An extended-client pointer: its payload is read when the record is handled, not to peek."""
+
+
+def _no_payload(bucket: str, key: str) -> bytes:
+    raise _NotPeeked
+
+
+def may_send_now(body: str, now: datetime) -> bool:
+    """Whether a record may make a vendor request in this invocation, peeked from its body without fetching
+    anything: not a dry run, no SendAt more than a second ahead (those take no rate-limit slot). Anything
+    that cannot be peeked counts as a send."""
+    try:
+        request = unwrap(body, _no_payload).request
+    except (PermanentError, _NotPeeked):
+        return True
+    if not isinstance(request, Mapping):
+        return True
+    if request.get(names.FIELD_DRY_RUN) is True:
+        return False
+    try:
+        send_at = parse_instant(request.get(names.FIELD_SEND_AT))
+    except ValueError:
+        return True
+    return plan_send_at(send_at, now).action == SendAction.SEND_NOW
 
 
 def option_fields(request: SendRequest, timing: Timing | None) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from messaging.errors import TransientError, TransientKind
+from messaging.lanes import Lane
 from messaging.optouts import OptOutCheck
 from messaging.ports import S3Object
 from messaging.send_options import format_instant, schedule_name
-from sender.pipeline import handle_record
+from sender.pipeline import begin_invocation, handle_record
 from tests.unit.fakes import MEDIA_BUCKET, World, make_world, sqs_record
 
 START = datetime.fromtimestamp(1_800_000_000, tz=UTC)  # the SentTimestamp of sqs_record's copies
@@ -404,6 +405,34 @@ def test_a_dry_run_checks_the_opt_out_table(world: World) -> None:
     run(world, record({**SMS, "IdempotencyKey": "try-stop", "DryRun": True}))
     row = world.results.rows["DRYRUN#try-stop"]
     assert (row["WouldBe"], row["ErrorCode"]) == ("REJECTED", "OPTED_OUT")
+
+
+def test_dry_runs_and_later_send_ats_take_no_rate_limit_slot(world: World) -> None:
+    class Budget:
+        expected: list[int] = []
+
+        def begin(self, expected_requests: int, deadline: float, lane: Lane = Lane.NORMAL) -> None:
+            self.expected.append(expected_requests)
+
+        def acquire(self) -> None:
+            raise AssertionError("no vendor request here")
+
+        def penalize(self, retry_after: float | None) -> None:
+            return None
+
+    budget = Budget()
+    world.deps.limiter = budget
+    records = [
+        record({**SMS, "DryRun": True}, "m-1"),
+        record({**SMS, "SendAt": at(minutes=5)}, "m-2"),
+        record({"version": "0", "detail-type": "x", "source": "y", "detail": {**SMS, "SendAt": at(days=2)}}, "m-3"),
+        record({**SMS, "SendAt": at(seconds=-10)}, "m-4"),
+        record({**SMS, "SendAt": "not a time"}, "m-5"),
+        record("not json", "m-6"),
+        record(SMS, "m-7"),
+    ]
+    begin_invocation(records, world.deps, 60_000)
+    assert budget.expected == [4]  # m-4, m-5 and m-6 (refused later, but not peeked as a non-send), m-7
 
 
 # ---------------------------------------------------------------- segments and smart encoding

@@ -3,7 +3,9 @@
 Starts ministack and the Telegent sandbox, `cdk bootstrap` + `cdk deploy` the real stack (emulator
 layer, sandbox base URL), sets the secret, uploads the sample media, sends every events/ request to
 the deployed queue (and one more through the EventBridge bus), waits for the deployed Lambda behind
-the real event source mapping, prints result rows and DLQ contents; then points the sandbox's message
+the real event source mapping, prints result rows and DLQ contents; shows a SendAt schedule created by the
+deployed sender and fired by ministack's Scheduler, and the samples' expired request and dry run
+(infra.local.demo_send_time); then points the sandbox's message
 route at the deployed webhook and follows three messages to DELIVERED/FAILED/UNDELIVERABLE
 (infra.local.demo_status); ends with what an operator sees: `telegent-sms status` of the delivered
 message and `telegent-sms dlq list` (infra.local.operator); tears down. Exit 0 when every sample

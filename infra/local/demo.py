@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import time
 
+from infra.local.demo_lanes import show_lanes
 from infra.local.demo_report import match_outcomes, print_report, send_waves, table
 from infra.local.demo_send_time import show_send_time_options
 from infra.local.demo_status import CASES, show_delivery_status
@@ -68,6 +69,7 @@ def main() -> int:
         ok = ok and bus_row.get("Status") == "SENT"
         ok = show_send_time_options(stack) and ok  # a schedule firing, an expired request, a dry run
         ok = show_delivery_status(stack, sandbox) and ok
+        ok = show_lanes(stack, sandbox) and ok  # a handset's STOP and START, a priority send overtaking a backlog
         ok = show_operator_cli(stack, DELIVERED_CASE) and ok
         print(f"Telegent sandbox accepted {len(sandbox.sent_messages())} messages.")
         print("Tearing down (cdk destroy, servers stop) ...", flush=True)

@@ -77,6 +77,10 @@ REFUSED_CODES = frozenset(
         RejectCode.MEDIA_NOT_ALLOWED,
         RejectCode.IDEMPOTENCY_KEY_REUSED,
         RejectCode.MEDIA_TOO_LARGE,
+        # Send-time options (DESIGN 9): the request's Body, SendAt or size is the problem.
+        RejectCode.TOO_MANY_SEGMENTS,
+        RejectCode.SEND_AT_TOO_FAR,
+        RejectCode.NOT_SCHEDULABLE,
     }
 )
 SQS_MAX_MESSAGE_ATTRIBUTES = 10

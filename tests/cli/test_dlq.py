@@ -92,6 +92,24 @@ def test_redrive_refuses_codes_that_would_fail_again_unless_forced(operator: Ope
     assert operator.world.dlq_depth()["visible"] == 2
 
 
+def test_send_time_rejections_are_not_redriven_unchanged(operator: Operator) -> None:
+    for code in ("TOO_MANY_SEGMENTS", "SEND_AT_TOO_FAR", "NOT_SCHEDULABLE"):
+        _dead_letter(operator, sms(f"st-{code}"), code, f"orig-{code}")
+    groups = operator.json("dlq", "list")["Groups"]
+    assert {group["ErrorCode"]: group["Redrivable"] for group in groups} == {
+        "TOO_MANY_SEGMENTS": False,
+        "SEND_AT_TOO_FAR": False,
+        "NOT_SCHEDULABLE": False,
+    }
+    result = operator.json("dlq", "redrive")
+    assert result["Moved"] == 0
+    assert result["Skipped"] == {
+        "refused TOO_MANY_SEGMENTS": 1,
+        "refused SEND_AT_TOO_FAR": 1,
+        "refused NOT_SCHEDULABLE": 1,
+    }
+
+
 def test_redrive_filters_by_code_and_max(operator: Operator) -> None:
     for i in range(3):
         _dead_letter(operator, sms(f"r-{i}"), "RETRIES_EXHAUSTED", f"orig-{i}")

@@ -29,7 +29,9 @@ def plain(value: Any) -> Any:
 
 def console() -> Console:
     # Created per call so that it writes to the sys.stdout of the moment (CliRunner swaps it).
-    return Console(highlight=False, soft_wrap=False, width=160)
+    # Values come from producers and the vendor: printed as they are, never read as Rich markup
+    # ("[/x]" would raise) or emoji codes (":secret:" would become a symbol).
+    return Console(highlight=False, soft_wrap=False, width=160, markup=False, emoji=False)
 
 
 def print_json(data: Any) -> None:

@@ -110,11 +110,9 @@ def command(
     if wants_json(ctx, json_output):
         render.print_json(summary)
         return
-    render.print_table(
-        f"{summary['Total']} request(s) since {summary['Since']}",
-        ("Status", "Count"),
-        summary["ByStatus"].items(),
-    )
+    # A line of its own: as the table's title it would wrap to the narrow table's width.
+    render.say(f"{summary['Total']} request(s) created since {summary['Since']} (until {summary['Until']})")
+    render.print_table(None, ("Status", "Count"), summary["ByStatus"].items())
     rate = summary["DeliveryRate"]
     shown_rate = "-" if rate is None else f"{rate:.1%}"
     render.say(f"delivery rate: {shown_rate}  cost: {summary['Cost']}  segments: {summary['Segments']}")

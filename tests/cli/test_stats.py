@@ -67,7 +67,7 @@ def test_stats_counts_what_the_sender_and_the_poller_wrote(polled: Operator) -> 
 
     people = polled.run("stats", "--since", "1h")
     assert people.exit_code == 0, people.output
-    assert "4 request(s) since" in people.stdout
+    assert "4 request(s) created since" in people.stdout
     assert "delivery rate: 33.3%  cost: 0.0135" in people.stdout
 
 

@@ -138,3 +138,14 @@ def test_live_with_a_broken_vendor_secret_names_it_without_its_value(operator: O
     assert result.exit_code == 1
     assert 'lacks non-empty "AccountKey" and "AccountSecret"' in one_line_error(result)
     assert "hunter2" not in result.output
+
+
+def test_values_are_printed_as_they_are_never_as_markup(operator: Operator) -> None:
+    """A vendor's or producer's text with Rich markup or emoji codes in it (it once raised MarkupError)."""
+    text = "refused [/x] [bold]not bold[/bold] :secret: as sent"
+    operator.world.resource("dynamodb").Table(operator.world.messages_table).put_item(
+        Item={"RequestId": "odd-text", "Status": "REJECTED", "ErrorCode": "400", "ErrorMessage": text}
+    )
+    result = operator.run("status", "odd-text")
+    assert result.exit_code == 0, result.output
+    assert all(part in result.stdout for part in ("refused [/x]", "[bold]not bold[/bold]", ":secret: as sent"))

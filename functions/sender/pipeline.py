@@ -230,7 +230,7 @@ def _reject_input(
     timing: Timing | None = None,
 ) -> None:
     """Bad input (DESIGN.md section 4): row REJECTED with the reason, a DLQ copy, acknowledged."""
-    row = _input_rejected_row(key, source, rejection, progress.raw_request, deps.clock())
+    row = _settled_row(key, source, Status.REJECTED, rejection.code, rejection.message, progress, deps.clock())
     fields = (
         send_time.option_fields(request, timing)
         if request is not None
@@ -253,20 +253,16 @@ def skip_opted_out(key: str, request: SendRequest, source: SourceMessage, deps: 
     opted_out = deps.optouts.opted_out(request.to)
     if not opted_out:
         return False
-    row = ResultRow(
-        request_id=key,
+    row = send_time.request_row(
+        key,
+        request,
+        source,
+        None,
         status=Status.REJECTED,
         rank=RANK_INPUT_REJECTED,
-        updated_at=deps.clock(),
-        source_message_id=source.message_id,
-        attempts=source.receive_count,
-        to=request.to,
-        sender=request.sender,
-        campaign_id=request.campaign_id,
-        message_type=request.message_type,
+        at=deps.clock(),
         error_code=RejectCode.OPTED_OUT,
         error_message="the recipient has opted out (opt-out table): not sent",
-        **send_time.option_fields(request, None),
     )
     written = deps.results.record(row)
     deps.telemetry.count(names.METRIC_OPTED_OUT_SKIPPED)
@@ -294,18 +290,8 @@ def _send(key: str, request: SendRequest, source: SourceMessage, deps: SenderDep
     EXPIRED, nothing sent, and that is the key's stored outcome.
     """
     decided_at = deps.clock()
-    outcome = ResultRow(
-        request_id=key,
-        status=Status.SENT,
-        rank=RANK_SEND_OUTCOME,
-        updated_at=decided_at,
-        source_message_id=source.message_id,
-        attempts=source.receive_count,
-        to=request.to,
-        sender=request.sender,
-        campaign_id=request.campaign_id,
-        message_type=request.message_type,
-        **send_time.option_fields(request, timing),
+    outcome = send_time.request_row(
+        key, request, source, timing, status=Status.SENT, rank=RANK_SEND_OUTCOME, at=decided_at
     )
     body = _sent_body(request)
     prior = reconcile.before_send(
@@ -566,41 +552,22 @@ def _numbers_of(raw: Any) -> tuple[tuple[str, ...], str | None]:
     return to, sender if is_e164(sender) else None
 
 
-def _input_rejected_row(
-    key: str, source: SourceMessage, rejection: PermanentError, raw_request: Any, now: datetime
-) -> ResultRow:
-    """The row of a request refused before any send: it never hides a row the send path wrote."""
-    to, sender = _numbers_of(raw_request)
-    return ResultRow(
-        request_id=key,
-        status=Status.REJECTED,
-        rank=RANK_INPUT_REJECTED,
-        updated_at=now,
-        source_message_id=source.message_id,
-        attempts=source.receive_count,
-        to=to,
-        sender=sender,
-        error_code=rejection.code,
-        error_message=rejection.message,
-    )
-
-
 def _settled_row(
     key: str, source: SourceMessage, status: Status, code: str, message: str, progress: RecordProgress, now: datetime
 ) -> ResultRow:
-    """A request given up without a send outcome of its own (INTERNAL_ERROR, THROTTLED_TOO_LONG, expired):
-    ranked like an input rejection, so it never hides a row the send path wrote for the same key."""
+    """A request refused before any send (bad input) or given up without a send outcome of its own
+    (INTERNAL_ERROR, THROTTLED_TOO_LONG, expired): ranked as an input rejection, so it never hides a row the
+    send path wrote for the same key. Its numbers are the well-formed ones of the raw request, if any."""
     try:
         to, sender = _numbers_of(progress.raw_request)
     except Exception:  # the numbers are a courtesy; the row must be written
         to, sender = (), None
-    return ResultRow(
-        request_id=key,
+    return send_time.source_row(
+        key,
+        source,
         status=status,
         rank=RANK_INPUT_REJECTED,
-        updated_at=now,
-        source_message_id=source.message_id,
-        attempts=source.receive_count,
+        at=now,
         to=to,
         sender=sender,
         error_code=code,

@@ -138,6 +138,46 @@ def option_fields(request: SendRequest, timing: Timing | None) -> dict[str, Any]
     }
 
 
+def source_row(key: str, source: SourceMessage, *, status: Status, rank: int, at: datetime, **fields: Any) -> ResultRow:
+    """A row keyed `key` for the SQS copy `source` (its message id and receive count), plus `fields`."""
+    return ResultRow(
+        request_id=key,
+        status=status,
+        rank=rank,
+        updated_at=at,
+        source_message_id=source.message_id,
+        attempts=source.receive_count,
+        **fields,
+    )
+
+
+def request_row(
+    key: str,
+    request: SendRequest,
+    source: SourceMessage,
+    timing: Timing | None,
+    *,
+    status: Status,
+    rank: int,
+    at: datetime,
+    **fields: Any,
+) -> ResultRow:
+    """The row of a parsed request in any state: who it is for and its send-time options, plus `fields`."""
+    return source_row(
+        key,
+        source,
+        status=status,
+        rank=rank,
+        at=at,
+        to=request.to,
+        sender=request.sender,
+        campaign_id=request.campaign_id,
+        message_type=request.message_type,
+        **option_fields(request, timing),
+        **fields,
+    )
+
+
 def raw_body_fields(raw: Any, limits: Limits) -> dict[str, Any]:
     """Encoding and segments of a rejected request's Body, when it has a text Body (best effort)."""
     body = raw.get("Body") if isinstance(raw, Mapping) else None
@@ -266,19 +306,7 @@ def _schedule_input(raw: Mapping[str, Any], key: str, timing: Timing) -> str:
 
 
 def _scheduled_row(key: str, request: SendRequest, source: SourceMessage, timing: Timing, now: datetime) -> ResultRow:
-    return ResultRow(
-        request_id=key,
-        status=Status.SCHEDULED,
-        rank=RANK_SCHEDULED,
-        updated_at=now,
-        source_message_id=source.message_id,
-        attempts=source.receive_count,
-        to=request.to,
-        sender=request.sender,
-        campaign_id=request.campaign_id,
-        message_type=request.message_type,
-        **option_fields(request, timing),
-    )
+    return request_row(key, request, source, timing, status=Status.SCHEDULED, rank=RANK_SCHEDULED, at=now)
 
 
 def _expire_unsendable(
@@ -287,20 +315,16 @@ def _expire_unsendable(
     """Its validity ends at or before its SendAt: it can never be sent. Row EXPIRED, no record, no DLQ copy."""
     assert timing.deadline is not None
     assert request.send_at is not None
-    row = ResultRow(
-        request_id=key,
+    row = request_row(
+        key,
+        request,
+        source,
+        timing,
         status=Status.EXPIRED,
         rank=RANK_SCHEDULED,
-        updated_at=now,
-        source_message_id=source.message_id,
-        attempts=source.receive_count,
-        to=request.to,
-        sender=request.sender,
-        campaign_id=request.campaign_id,
-        message_type=request.message_type,
+        at=now,
         error_code=RejectCode.VALIDITY_EXPIRED,
         error_message=f"its validity ends at {iso(timing.deadline)}, not after its SendAt {iso(request.send_at)}",
-        **option_fields(request, timing),
     )
     written = deps.results.record(row)
     deps.telemetry.count(names.METRIC_EXPIRED)

@@ -8,7 +8,7 @@ is wrong, never another exception. The string checks live in messaging.checks.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -244,6 +244,23 @@ def _array_length(data: Mapping[str, Any], name: str) -> int:
     return len(value) if isinstance(value, list) else 0
 
 
+def _required_field(
+    problems: _Problems, label: str, value: Any, check: Callable[[Any], str | None], what_is_needed: str = ""
+) -> bool:
+    """Add the problem with a required field (missing, or refused by `check`); True when it is fine."""
+    if value is None:
+        problems.add(f"{label} is required{what_is_needed}")
+        return False
+    if (problem := check(value)) is not None:
+        problems.add(f"{label} {problem}")
+        return False
+    return True
+
+
+def _mime_problem(value: Any) -> str | None:
+    return None if is_mime_type(value) else f"must be {MIME_HINT} (got {json_type(value)})"
+
+
 def parse_send_request(data: Any, limits: Limits) -> SendRequest:
     """Validate a decoded request; raises PermanentError naming every problem found (and nothing else)."""
     if not isinstance(data, Mapping):
@@ -311,19 +328,10 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
         data, "MmsBase64", frozenset({"Base64", "BaseType"}), b64_hint, problems, required=False
     ):
         encoded, mime = item.get("Base64"), item.get("BaseType")
-        valid = True
-        if encoded is None:
-            problems.add(f"MmsBase64[{index}].Base64 is required: standard base64 of the media")
-            valid = False
-        elif (problem := base64_problem(encoded)) is not None:
-            problems.add(f"MmsBase64[{index}].Base64 {problem}")
-            valid = False
-        if mime is None:
-            problems.add(f"MmsBase64[{index}].BaseType is required: {MIME_HINT}")
-            valid = False
-        elif not is_mime_type(mime):
-            problems.add(f"MmsBase64[{index}].BaseType must be {MIME_HINT} (got {json_type(mime)})")
-            valid = False
+        valid = _required_field(
+            problems, f"MmsBase64[{index}].Base64", encoded, base64_problem, ": standard base64 of the media"
+        )
+        valid &= _required_field(problems, f"MmsBase64[{index}].BaseType", mime, _mime_problem, f": {MIME_HINT}")
         if valid and isinstance(encoded, str) and isinstance(mime, str):
             inline.append(InlineMedia(encoded, mime, base64_decoded_size(encoded)))
 
@@ -333,14 +341,8 @@ def parse_send_request(data: Any, limits: Limits) -> SendRequest:
         data, "MmsS3", frozenset({"Bucket", "Key", "BaseType"}), s3_hint, problems, required=False
     ):
         bucket, object_key, mime = item.get("Bucket"), item.get("Key"), item.get("BaseType")
-        valid = True
-        for name, value, check in (("Bucket", bucket, s3_bucket_problem), ("Key", object_key, s3_key_problem)):
-            if value is None:
-                problems.add(f"MmsS3[{index}].{name} is required")
-                valid = False
-            elif (problem := check(value)) is not None:
-                problems.add(f"MmsS3[{index}].{name} {problem}")
-                valid = False
+        valid = _required_field(problems, f"MmsS3[{index}].Bucket", bucket, s3_bucket_problem)
+        valid &= _required_field(problems, f"MmsS3[{index}].Key", object_key, s3_key_problem)
         if mime is not None and not is_mime_type(mime):
             problems.add(f"MmsS3[{index}].BaseType must be {MIME_HINT} (got {json_type(mime)}), or left out")
             valid = False

@@ -24,9 +24,12 @@ Figures (one module each, fig*.py, for exactly what each measures):
     without the lane, normal-lane rate vs (1 - PRIORITY_RESERVE) of the limit, expired, sent twice
  9. segments (DESIGN.md 9): a seeded mix of bodies sent with SMART_ENCODING on, segments sent vs as written,
     and every row's Segments/Encoding against the Body as sent
+10. tracking cost (DESIGN.md 8): poller vendor requests per message with receipts working (<= 0.05) and
+    with receipts lost (<= 1.5, to a final status), and the send rate of a backlog at a 300/min limit
+    with the poller running once a minute (>= 0.95 x (1 - STATUS_POLL_MAX_SHARE) of the limit); about 2 min
 
 Modules: cli (options, the run, the table), stack (sizes, the local stack, request bodies),
 workers (the "containers": handler processes and the AWS call counter), report (rows, table,
 machine info), fig1_batch, fig23_drain, fig4_sustained, fig5_imports, fig6_memory, fig7_ambiguous,
-fig8_priority, fig9_segments.
+fig8_priority, fig9_segments, fig10_tracking.
 """

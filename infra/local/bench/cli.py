@@ -16,6 +16,7 @@ from infra.local.bench.fig6_memory import figure_6
 from infra.local.bench.fig7_ambiguous import figure_7
 from infra.local.bench.fig8_priority import figure_8
 from infra.local.bench.fig9_segments import figure_9
+from infra.local.bench.fig10_tracking import figure_10
 from infra.local.bench.fig23_drain import figures_2_3
 from infra.local.bench.report import STARTED, Report, Row, fmt_table, log, machine_info, verdict
 from infra.local.bench.stack import QUICK, Ctx, Sizes
@@ -32,6 +33,7 @@ FIGURES: dict[str, Callable[[Ctx, Report], None]] = {
     "7": figure_7,
     "8": figure_8,
     "9": figure_9,
+    "10": figure_10,
 }
 
 
@@ -39,10 +41,13 @@ def parse_only(text: str | None) -> list[str]:
     if not text:
         return list(FIGURES)
     wanted = {part.strip() for part in text.split(",") if part.strip()}
-    unknown = wanted - set("123456789")
+    # Figures 2 and 3 share one run (key "23"): either number, or 23, selects it.
+    aliases = {key: ({key} | set(key) if key == "23" else {key}) for key in FIGURES}
+    known = set().union(*aliases.values())
+    unknown = wanted - known
     if unknown:
-        raise SystemExit(f"--only: unknown figure(s) {sorted(unknown)}; choose from 1-9")
-    return [key for key in FIGURES if wanted & set(key)]
+        raise SystemExit(f"--only: unknown figure(s) {sorted(unknown)}; choose from 1-10")
+    return [key for key in FIGURES if wanted & aliases[key]]
 
 
 def main(argv: list[str] | None = None) -> int:

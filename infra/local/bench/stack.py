@@ -43,6 +43,9 @@ class Sizes:
     lane_reserve: float = 0.2
     lane_normal_workers: int = 2  # each mapping's MaximumConcurrency (the stack's default)
     lane_priority_workers: int = 2
+    track_messages: int = 200  # figure 10: messages with receipts, and as many with receipts lost
+    track_rate: int = 300  # figure 10: shared limit while a backlog drains with the poller running
+    track_backlog: int = 300
 
 
 QUICK = Sizes(
@@ -56,6 +59,8 @@ QUICK = Sizes(
     ambiguous_messages=200,
     lane_backlog=200,
     lane_priority=10,
+    track_messages=40,
+    track_backlog=80,
 )
 
 

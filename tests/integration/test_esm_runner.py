@@ -286,9 +286,13 @@ def test_world_resources_and_env(world: World) -> None:
     table = ddb.describe_table(TableName=world.messages_table)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "RequestId", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    [gsi] = table["GlobalSecondaryIndexes"]
-    assert gsi["IndexName"] == "MessageIdIndex"
-    assert gsi["Projection"] == {"ProjectionType": "ALL"}
+    indexes = {gsi["IndexName"]: gsi for gsi in table["GlobalSecondaryIndexes"]}
+    assert indexes["MessageIdIndex"]["Projection"] == {"ProjectionType": "ALL"}
+    # The operator CLI's stats index (a Query per day, never a Scan), as in the stack.
+    assert indexes["CreatedDayIndex"]["KeySchema"] == [
+        {"AttributeName": "CreatedDay", "KeyType": "HASH"},
+        {"AttributeName": "CreatedAt", "KeyType": "RANGE"},
+    ]
     ttl = ddb.describe_time_to_live(TableName=world.messages_table)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ExpiresAt"}
     ttl = ddb.describe_time_to_live(TableName=world.idempotency_table)["TimeToLiveDescription"]

@@ -234,10 +234,15 @@ class DeadLetterQueue:
         seen: dict[str, DeadLetter] = {}
         handles: list[str] = []
         try:
+            # Stop at the first batch with nothing new: a queue that hands hidden messages out again
+            # (an emulator, or a message whose hiding ran out) must not keep the listing going forever.
             while batch := self.receive(PEEK_VISIBILITY_SECONDS):
-                for message in batch:
-                    handles.append(message.receipt_handle)
-                    seen.setdefault(message.message_id, message)
+                handles.extend(message.receipt_handle for message in batch)
+                new = [message for message in batch if message.message_id not in seen]
+                if not new:
+                    break
+                for message in new:
+                    seen[message.message_id] = message
             yield list(seen.values())
         finally:
             self.release(handles)

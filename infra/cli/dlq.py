@@ -373,6 +373,9 @@ class Redriver:
         # run is interrupted) is made visible again at the end, so a re-run sees it at once.
         held: list[str] = []
         seen: set[str] = set()
+        # Only what was in the DLQ when the run began: a redriven request that fails again comes back as a
+        # new DLQ message, and taking it too would redrive it round and round.
+        started = datetime.now(UTC)
         task = progress.add_task("redriving", total=limit or self.dlq.depth() or None) if progress else None
         try:
             while limit is None or len(result.moved) < limit:
@@ -386,6 +389,9 @@ class Redriver:
                 for message in fresh:
                     seen.add(message.message_id)
                     label = message.error_code or NO_CODE
+                    if message.sent_at is not None and message.sent_at > started:
+                        result.skipped["arrived during this redrive"] += 1
+                        continue
                     if (code is not None and label != code) or (limit is not None and len(result.moved) >= limit):
                         result.skipped["filtered"] += 1
                         continue
